@@ -1,0 +1,217 @@
+"""Numerical gradients and how to compare them with analytic ones.
+
+All numerical gradients use the centered difference
+
+    df/dx_i  ~=  (f(x + h e_i) - f(x - h e_i)) / (2 h)
+
+whose error shrinks like h**2 (the one-sided formula's shrinks like h).
+Every function perturbs ``x`` in place, one entry at a time, and puts the
+original value back before moving on, so ``x`` is unchanged afterwards even
+when ``f`` raises.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .checks import CheckFailed, describe_worst
+
+__all__ = [
+    "eval_numerical_gradient",
+    "eval_numerical_gradient_array",
+    "grad_check_sparse",
+    "rel_error",
+    "assert_gradients_close",
+    "SparseCheck",
+]
+
+
+def _require_float_array(x, name="x"):
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(x).__name__}")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(
+            f"{name} must hold floats to be perturbed by h, got dtype {x.dtype}; "
+            f"convert it first, e.g. {name}.astype(np.float64)"
+        )
+
+
+def eval_numerical_gradient(f, x, h=1e-5):
+    """Centered-difference gradient of a scalar function.
+
+    Inputs:
+    - f: callable taking ``x`` and returning a scalar (it is called with the
+      very array ``x``, perturbed in place).
+    - x: float array of any shape, the point to differentiate at.
+    - h: step size.
+
+    Returns:
+    - grad: array of the same shape as ``x``, grad[i] ~= df/dx[i].
+    """
+    _require_float_array(x)
+    grad = np.zeros_like(x, dtype=np.float64)
+    it = np.nditer(x, flags=["multi_index"])
+    while not it.finished:
+        ix = it.multi_index
+        old = x[ix]
+        try:
+            x[ix] = old + h
+            f_plus = float(f(x))
+            x[ix] = old - h
+            f_minus = float(f(x))
+        finally:
+            x[ix] = old
+        grad[ix] = (f_plus - f_minus) / (2 * h)
+        it.iternext()
+    return grad
+
+
+def eval_numerical_gradient_array(f, x, dout, h=1e-5):
+    """Centered-difference gradient of sum(f(x) * dout) with respect to x.
+
+    This is how a layer's backward pass is checked: ``dout`` plays the
+    upstream gradient dL/d(out), and the result approximates dL/dx.
+
+    Inputs:
+    - f: callable taking ``x`` and returning an array shaped like ``dout``.
+    - x: float array of any shape.
+    - dout: array with the shape of ``f(x)``.
+    - h: step size.
+
+    Returns:
+    - dx: array shaped like ``x``.
+    """
+    _require_float_array(x)
+    dout = np.asarray(dout)
+    grad = np.zeros_like(x, dtype=np.float64)
+    it = np.nditer(x, flags=["multi_index"])
+    while not it.finished:
+        ix = it.multi_index
+        old = x[ix]
+        try:
+            x[ix] = old + h
+            pos = np.array(f(x), dtype=np.float64, copy=True)
+            x[ix] = old - h
+            neg = np.array(f(x), dtype=np.float64, copy=True)
+        finally:
+            x[ix] = old
+        if pos.shape != dout.shape:
+            raise ValueError(
+                f"f(x) has shape {pos.shape} but dout has shape {dout.shape}; "
+                "dout must have the shape of the function's output"
+            )
+        grad[ix] = np.sum((pos - neg) * dout) / (2 * h)
+        it.iternext()
+    return grad
+
+
+@dataclass
+class SparseCheck:
+    """Result of ``grad_check_sparse``: one row per checked coordinate."""
+
+    indices: list
+    numeric: np.ndarray
+    analytic: np.ndarray
+    rel_errors: np.ndarray
+
+    @property
+    def max_rel_error(self) -> float:
+        return float(np.max(self.rel_errors)) if len(self.rel_errors) else 0.0
+
+    def __str__(self) -> str:
+        rows = [f"{'index':>16} {'numeric':>14} {'analytic':>14} {'rel. error':>11}"]
+        for ix, n, a, r in zip(self.indices, self.numeric, self.analytic, self.rel_errors):
+            rows.append(f"{str(ix):>16} {n:14.6e} {a:14.6e} {r:11.2e}")
+        rows.append(f"max relative error: {self.max_rel_error:.2e}")
+        return "\n".join(rows)
+
+
+def grad_check_sparse(f, x, analytic_grad, num_checks=10, rng=None, h=1e-5):
+    """Compare an analytic gradient with the numerical one at random entries.
+
+    Checking every entry of a large weight matrix is slow; a handful of
+    random coordinates catches almost every bug.
+
+    Inputs:
+    - f: scalar function of ``x``.
+    - x: float array, the point of evaluation (restored afterwards).
+    - analytic_grad: array shaped like ``x``.
+    - num_checks: how many coordinates to test.
+    - rng: numpy.random.Generator that picks the coordinates.
+
+    Returns a ``SparseCheck`` (print it for a table).
+    """
+    if rng is None:
+        raise TypeError("grad_check_sparse needs rng=np.random.default_rng(seed)")
+    _require_float_array(x)
+    analytic_grad = np.asarray(analytic_grad)
+    if analytic_grad.shape != x.shape:
+        raise ValueError(
+            f"analytic_grad has shape {analytic_grad.shape}, expected {x.shape} (the shape of x)"
+        )
+    indices, numeric, analytic, errors = [], [], [], []
+    for _ in range(num_checks):
+        ix = tuple(int(rng.integers(n)) for n in x.shape)
+        old = x[ix]
+        try:
+            x[ix] = old + h
+            f_plus = float(f(x))
+            x[ix] = old - h
+            f_minus = float(f(x))
+        finally:
+            x[ix] = old
+        num = (f_plus - f_minus) / (2 * h)
+        ana = float(analytic_grad[ix])
+        indices.append(ix)
+        numeric.append(num)
+        analytic.append(ana)
+        errors.append(rel_error(np.float64(num), np.float64(ana)))
+    return SparseCheck(indices, np.array(numeric), np.array(analytic), np.array(errors))
+
+
+def rel_error(x, y, eps=1e-8):
+    """Largest relative error between two arrays.
+
+    max_i |x_i - y_i| / max(eps, |x_i| + |y_i|)
+
+    Two zeros give 0 (not nan); ``eps`` only matters when both entries are
+    tiny, so huge values do not overflow into inf.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape:
+        raise ValueError(f"rel_error needs equal shapes, got {x.shape} and {y.shape}")
+    if x.size == 0:
+        return 0.0
+    # |x| + |y| computed as two halves so 1e308 + 1e308 does not overflow.
+    scale = np.maximum(eps, np.abs(x) / 2 + np.abs(y) / 2)
+    diff = np.abs(x / 2 - y / 2)
+    return float(np.max(diff / scale))
+
+
+def assert_gradients_close(analytic, numeric, name="gradient", tol=1e-7):
+    """Raise ``CheckFailed`` unless rel_error(analytic, numeric) <= tol.
+
+    The message names the parameter, the worst index, both values there and
+    the relative error, e.g. ``dW: worst entry at (3, 1): analytic 0.25,
+    numeric -0.25, relative error 1.0 > 1e-07``.
+    """
+    analytic = np.asarray(analytic)
+    numeric = np.asarray(numeric)
+    if analytic.shape != numeric.shape:
+        raise CheckFailed(
+            f"{name}: analytic gradient has shape {analytic.shape} but the numerical "
+            f"gradient has shape {numeric.shape}"
+        )
+    if not np.all(np.isfinite(analytic)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(analytic))[0])
+        raise CheckFailed(f"{name}: analytic gradient is {analytic[bad]} at index {bad}")
+    err = rel_error(analytic, numeric)
+    if err > tol:
+        raise CheckFailed(
+            f"{name}: {describe_worst(analytic, numeric, 'analytic', 'numeric')}; "
+            f"relative error {err:.3g} > tolerance {tol:.0e}"
+        )
+    return err

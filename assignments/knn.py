@@ -1,0 +1,247 @@
+"""Notebook 1 (k-nearest neighbours): visible checks and pictures.
+
+Check functions take the student's function and run it on small inputs with
+hand-computed answers.  Each ``*_cases()`` function returns those cases; the
+grader runs the same visible cases plus hidden ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .checks import Case, CheckFailed, Ref, run_cases
+from .checks import check_no_loops as _check_no_loops
+
+__all__ = [
+    "distance_cases", "l1_cases", "predict_cases", "cross_validation_cases",
+    "check_distances", "check_l1_distances", "check_no_loops", "check_predict_labels",
+    "check_cross_validation", "fold_probe", "accuracy",
+    "plot_distance_matrix", "plot_cross_validation", "show_nearest_mistakes",
+    "timing_table",
+]
+
+
+def accuracy(y_pred, y_true) -> float:
+    """Fraction of predictions equal to the true labels."""
+    y_pred, y_true = np.asarray(y_pred), np.asarray(y_true)
+    if y_pred.shape != y_true.shape:
+        raise ValueError(f"y_pred has shape {y_pred.shape} but y_true has shape {y_true.shape}")
+    return float(np.mean(y_pred == y_true))
+
+
+# --------------------------------------------------------------------------
+# distances
+# --------------------------------------------------------------------------
+
+# Three training points and two test points with distances worked out by hand:
+# |(0,0,0) - (3,4,0)|_2 = 5, |(0,0,0) - (1,2,2)|_2 = 3, |(1,2,2) - (3,4,0)|_2 = sqrt(12).
+_X_TEST = np.array([[0.0, 0.0, 0.0], [1.0, 2.0, 2.0]])
+_X_TRAIN = np.array([[0.0, 0.0, 0.0], [3.0, 4.0, 0.0], [1.0, 2.0, 2.0]])
+_L2 = np.array([[0.0, 5.0, 3.0], [3.0, np.sqrt(12.0), 0.0]])
+_L1 = np.array([[0.0, 7.0, 5.0], [5.0, 6.0, 0.0]])
+
+
+def _self_distance_property(out, case):
+    """Distances of a set to itself: symmetric, zero diagonal, non-negative."""
+    X = case.args[0]
+    if not isinstance(out, np.ndarray) or out.shape != (len(X), len(X)):
+        raise CheckFailed(f"expected an array of shape {(len(X), len(X))}, got "
+                          f"{getattr(out, 'shape', type(out).__name__)}")
+    if not np.all(np.isfinite(out)):
+        raise CheckFailed("distances contain nan or inf (a square root of a tiny negative "
+                          "number? clip at zero before the square root)")
+    if np.any(out < 0):
+        raise CheckFailed("distances must be non-negative")
+    if not np.allclose(np.diag(out), 0, atol=1e-6):
+        raise CheckFailed(f"a point's distance to itself must be 0, found up to "
+                          f"{np.abs(np.diag(out)).max():.3g} on the diagonal")
+    if not np.allclose(out, out.T, atol=1e-6):
+        raise CheckFailed("the distance matrix of a set to itself must be symmetric")
+
+
+def distance_cases(metric="l2"):
+    """Visible cases for the L2 (or, with metric="l1", L1) distance functions."""
+    expected = _L2 if metric == "l2" else _L1
+    rng = np.random.default_rng(1)
+    X_self = rng.normal(size=(6, 5))
+    one = np.array([[1.0, 1.0]])
+    four = np.array([[1.0, 1.0], [4.0, 5.0], [1.0, -2.0], [-2.0, 5.0]])
+    row = np.array([[0.0, 5.0, 3.0, 5.0]]) if metric == "l2" else np.array([[0.0, 7.0, 3.0, 7.0]])
+    return [
+        Case("2 test x 3 train points worked out by hand", (_X_TEST, _X_TRAIN), expected=expected,
+             output_name="dists"),
+        Case("1 test x 4 train points: shape (num_test, num_train)", (one, four), expected=row,
+             output_name="dists"),
+        Case("6 random points against themselves", (X_self, X_self), check=_self_distance_property),
+    ]
+
+
+def l1_cases():
+    return distance_cases("l1")
+
+
+def check_distances(fn):
+    """Check an L2 distance function ``fn(X_test, X_train) -> dists``."""
+    run_cases(fn, distance_cases("l2"))
+
+
+def check_l1_distances(fn):
+    """Check an L1 distance function ``fn(X_test, X_train) -> dists``."""
+    run_cases(fn, distance_cases("l1"))
+
+
+def check_no_loops(fn):
+    """Fail if ``fn`` uses a Python loop, a comprehension or np.linalg.norm."""
+    _check_no_loops(fn)
+    print(f"ok: {fn.__name__} contains no Python loops")
+
+
+# --------------------------------------------------------------------------
+# predicting labels
+# --------------------------------------------------------------------------
+
+def predict_cases():
+    """Visible cases for ``predict_labels(dists, y_train, k)``."""
+    dists = np.array([[1.0, 2.0, 3.0, 4.0],
+                      [4.0, 3.0, 2.0, 1.0],
+                      [2.5, 0.5, 9.0, 1.5]])
+    y_train = np.array([3, 1, 1, 2])
+    return [
+        Case("k=1: the label of the single nearest point", (dists, y_train, 1),
+             expected=np.array([3, 2, 1]), output_name="y_pred"),
+        Case("k=3: majority of the three nearest", (dists, y_train, 3),
+             expected=np.array([1, 1, 1]), output_name="y_pred"),
+        Case("k=2: a 1-1 tie goes to the smaller label", (dists, y_train, 2),
+             expected=np.array([1, 1, 1]), output_name="y_pred"),
+        Case("k=4: all training points vote", (dists, y_train, 4),
+             expected=np.array([1, 1, 1]), output_name="y_pred"),
+    ]
+
+
+def check_predict_labels(fn):
+    """Check ``predict_labels(dists, y_train, k) -> y_pred``."""
+    run_cases(fn, predict_cases())
+
+
+# --------------------------------------------------------------------------
+# cross-validation
+# --------------------------------------------------------------------------
+
+def fold_probe(X_train, y_train, X_val, k):
+    """A stand-in classifier that reveals how folds were built.
+
+    It "predicts" for each validation row the training label at position
+    (first feature + k) modulo the number of training rows, so its accuracy
+    depends on exactly which rows went to training and validation, in which
+    order, and on k.  Checks use it instead of real k-NN so that a bug in
+    the distance or voting code cannot fail the cross-validation check.
+    """
+    X_train = np.asarray(X_train)
+    y_train = np.asarray(y_train)
+    X_val = np.asarray(X_val)
+    if len(X_train) != len(y_train):
+        raise CheckFailed(f"classify received {len(X_train)} training rows but "
+                          f"{len(y_train)} labels")
+    pos = (X_val[:, 0].astype(np.int64) + int(k)) % len(y_train)
+    return y_train[pos]
+
+
+def cross_validation_cases():
+    """Visible cases for ``cross_validate_k(X, y, k_choices, num_folds, classify)``."""
+    X = np.arange(10, dtype=np.float64).reshape(10, 1) * np.array([[1.0, 0.5]])
+    y = np.array([0, 1, 1, 0, 2, 2, 1, 0, 1, 2])
+    probe = Ref("public", "assignments.knn:fold_probe")
+    return [
+        Case("10 points, 5 folds, k in (1, 2)", (X, y, [1, 2], 5, probe),
+             expected={1: np.array([0.5, 0.0, 0.0, 0.5, 0.5]),
+                       2: np.array([0.0, 1.0, 0.5, 0.0, 0.5])},
+             output_name="accuracies"),
+        Case("10 points, 3 uneven folds (4, 3, 3), k = 3", (X, y, [3], 3, probe),
+             expected={3: np.array([0.5, 1 / 3, 2 / 3])},
+             output_name="accuracies"),
+    ]
+
+
+def check_cross_validation(fn):
+    """Check ``cross_validate_k`` with a stand-in classifier (see ``fold_probe``)."""
+    run_cases(fn, cross_validation_cases())
+
+
+# --------------------------------------------------------------------------
+# pictures and tables
+# --------------------------------------------------------------------------
+
+def plot_distance_matrix(dists, y_test=None, y_train=None, ax=None):
+    """Show a (num_test, num_train) distance matrix; rows/cols sorted by label if given."""
+    import matplotlib.pyplot as plt
+
+    d = np.asarray(dists)
+    title = "distance matrix"
+    if y_test is not None and y_train is not None:
+        d = d[np.argsort(y_test, kind="stable")][:, np.argsort(y_train, kind="stable")]
+        title += " (rows and columns sorted by class)"
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 3))
+    im = ax.imshow(d, aspect="auto", cmap="viridis", interpolation="nearest")
+    ax.figure.colorbar(im, ax=ax, label="L2 distance")
+    ax.set_xlabel("training image")
+    ax.set_ylabel("test image")
+    ax.set_title(title)
+    return ax
+
+
+def plot_cross_validation(results, ax=None):
+    """Scatter of every fold's accuracy per k, with the mean and +-1 std as error bars."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    ks = sorted(results)
+    for k in ks:
+        accs = np.asarray(results[k])
+        ax.scatter([k] * len(accs), accs, color="gray", s=12, alpha=0.7)
+    means = np.array([np.mean(results[k]) for k in ks])
+    stds = np.array([np.std(results[k]) for k in ks])
+    ax.errorbar(ks, means, yerr=stds, marker="o", capsize=4, label="mean +- std over folds")
+    best = ks[int(np.argmax(means))]
+    ax.axvline(best, ls="--", color="C3", lw=1, label=f"best k = {best}")
+    ax.set_xscale("log")
+    ax.set_xticks(ks, [str(k) for k in ks])
+    ax.set_xlabel("k (log scale)")
+    ax.set_ylabel("validation accuracy")
+    ax.set_title("cross-validation of k")
+    ax.legend()
+    return ax
+
+
+def show_nearest_mistakes(X_test, X_train, dists, y_test, y_pred, y_train, classes, num=8):
+    """For misclassified test images, show each next to its nearest training image.
+
+    The pairs with the smallest distance come first: the mistakes k-NN was
+    most sure about.
+    """
+    from .vis import image_grid
+
+    y_test, y_pred = np.asarray(y_test), np.asarray(y_pred)
+    wrong = np.flatnonzero(y_pred != y_test)
+    if len(wrong) == 0:
+        print("no mistakes to show")
+        return None
+    nearest = np.argmin(dists[wrong], axis=1)
+    order = np.argsort(dists[wrong, nearest], kind="stable")[:num]
+    rows, titles = [], []
+    for i in order:
+        t, n = wrong[i], nearest[i]
+        rows += [X_test[t], X_train[n]]
+        titles += [f"test: {classes[y_test[t]]}", f"nearest: {classes[y_train[n]]}"]
+    return image_grid(np.stack(rows), titles=titles, ncols=4, ax_size=1.6,
+                      suptitle="confident mistakes: test image | its nearest training image")
+
+
+def timing_table(times: dict) -> str:
+    """Format {name: seconds} with the speed-up relative to the slowest entry."""
+    slowest = max(times.values())
+    lines = [f"{'implementation':<14} {'seconds':>9} {'speed-up':>9}"]
+    for name, t in times.items():
+        lines.append(f"{name:<14} {t:9.4f} {slowest / t:8.1f}x")
+    return "\n".join(lines)

@@ -1,0 +1,107 @@
+"""Pictures every notebook uses: image grids and confusion matrices.
+
+Images are always (N, C, H, W), grayscale (C = 1) or colour (C = 3), of any
+dtype; float images (weights, mean-subtracted data) are rescaled to [0, 1]
+one image at a time so each shows its full contrast.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["to_displayable", "image_grid", "class_samples", "confusion_matrix",
+           "plot_confusion_matrix"]
+
+
+def to_displayable(X):
+    """(N, C, H, W) -> (N, H, W) or (N, H, W, 3) floats in [0, 1]."""
+    X = np.asarray(X)
+    if X.ndim != 4 or X.shape[1] not in (1, 3):
+        raise ValueError(f"images must have shape (N, C, H, W) with C = 1 or 3, got {X.shape}")
+    X = X.astype(np.float64)
+    lo = X.min(axis=(1, 2, 3), keepdims=True)
+    hi = X.max(axis=(1, 2, 3), keepdims=True)
+    X = (X - lo) / np.maximum(hi - lo, 1e-12)
+    X = np.transpose(X, (0, 2, 3, 1))
+    return X[..., 0] if X.shape[-1] == 1 else X
+
+
+def image_grid(X, titles=None, ncols=10, ax_size=1.2, suptitle=None):
+    """Show a batch of images on a grid; returns the matplotlib figure."""
+    import matplotlib.pyplot as plt
+
+    imgs = to_displayable(X)
+    n = len(imgs)
+    ncols = max(1, min(ncols, n))
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * ax_size, nrows * ax_size * 1.15),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(imgs[i], cmap="gray" if imgs.ndim == 3 else None, interpolation="nearest")
+            if titles is not None:
+                ax.set_title(str(titles[i]), fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def class_samples(X, y, classes, per_class, rng, ax_size=1.0):
+    """A grid with one row per class holding ``per_class`` random examples."""
+    import matplotlib.pyplot as plt
+
+    X, y = np.asarray(X), np.asarray(y)
+    fig, axes = plt.subplots(len(classes), per_class, squeeze=False,
+                             figsize=(per_class * ax_size + 1.5, len(classes) * ax_size))
+    for c, row in enumerate(axes):
+        idx = np.flatnonzero(y == c)
+        chosen = rng.choice(idx, size=min(per_class, len(idx)), replace=False) if len(idx) else []
+        imgs = to_displayable(X[chosen]) if len(chosen) else []
+        for j, ax in enumerate(row):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if j < len(imgs):
+                ax.imshow(imgs[j], cmap="gray" if np.ndim(imgs[j]) == 2 else None)
+        row[0].set_ylabel(classes[c], rotation=0, ha="right", va="center", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix(y_true, y_pred, num_classes):
+    """counts[i, j] = number of examples of class i predicted as class j."""
+    y_true = np.asarray(y_true, dtype=np.int64)
+    y_pred = np.asarray(y_pred, dtype=np.int64)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true {y_true.shape} and y_pred {y_pred.shape} differ in shape")
+    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(counts, (y_true, y_pred), 1)
+    return counts
+
+
+def plot_confusion_matrix(y_true, y_pred, classes, ax=None, normalize=True):
+    """Heat map of the confusion matrix, rows = true class, each cell annotated."""
+    import matplotlib.pyplot as plt
+
+    counts = confusion_matrix(y_true, y_pred, len(classes))
+    shown = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1) if normalize else counts
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.6 * len(classes) + 2, 0.6 * len(classes) + 1.5))
+    im = ax.imshow(shown, cmap="Blues", vmin=0)
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(classes)), classes, fontsize=8)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    top = shown.max() if shown.size else 1
+    for i in range(len(classes)):
+        for j in range(len(classes)):
+            text = f"{shown[i, j]:.2f}" if normalize else str(shown[i, j])
+            ax.text(j, i, text, ha="center", va="center", fontsize=6,
+                    color="white" if shown[i, j] > 0.6 * top else "black")
+    acc = np.trace(counts) / max(counts.sum(), 1)
+    ax.set_title(f"confusion matrix (accuracy {acc:.3f})")
+    return ax

@@ -1,0 +1,41 @@
+"""Where the course lives and which assignments it has."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ASSIGNMENTS = (
+    "01_knn",
+    "02_linear_classifiers",
+    "03_two_layer_net",
+    "04_optimizers_init",
+    "05_batchnorm_dropout",
+    "06_cnn",
+)
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+
+
+def course_root() -> Path:
+    """The course directory: $COURSE_ROOT, else the repository this package is in."""
+    env = os.environ.get("COURSE_ROOT")
+    return Path(env).resolve() if env else PACKAGE_ROOT
+
+
+def existing_assignments(root: Path | None = None) -> list[str]:
+    """Assignment ids, in course order, that have a folder in source/."""
+    root = root or course_root()
+    return [a for a in ASSIGNMENTS if (root / "source" / a).is_dir()]
+
+
+def check_assignment(name: str, root: Path | None = None) -> str:
+    available = existing_assignments(root)
+    if name not in available:
+        raise SystemExit(f"unknown assignment {name!r}; this course has: {', '.join(available)}")
+    return name
+
+
+def source_notebooks(assignment: str, root: Path | None = None) -> list[Path]:
+    root = root or course_root()
+    return sorted((root / "source" / assignment).glob("*.ipynb"))
