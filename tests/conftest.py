@@ -1,0 +1,36 @@
+import os
+import shutil
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("PYTHONHASHSEED", "0")
+
+
+def course_assignments():
+    from autograder.course import existing_assignments
+
+    return existing_assignments(ROOT)
+
+
+def graded_assignments():
+    from autograder import tasks
+
+    return [a for a in course_assignments() if tasks.has_tasks(a)]
+
+
+@pytest.fixture(scope="session")
+def root():
+    return ROOT
+
+
+@pytest.fixture
+def course_copy(tmp_path):
+    """A scratch course directory with source/ and nbgrader_config.py."""
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
+    shutil.copytree(ROOT / "source", tmp_path / "source")
+    return tmp_path

@@ -1,0 +1,57 @@
+"""The reference passes every task; every mutant fails its own task and no other."""
+
+import pytest
+
+from autograder import tasks as T
+from autograder.mutants import (apply, evaluate, format_report, reference_sources,
+                                run_mutants)
+from conftest import graded_assignments
+
+ASSIGNMENTS = graded_assignments()
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_reference_solution_passes_every_task(assignment):
+    outcome = evaluate(assignment, reference_sources(assignment), T.grading_seed())
+    assert {t: m for t, m in outcome.items() if m} == {}
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+@pytest.mark.parametrize("which", ["all", "hidden"])
+def test_every_mutant_is_caught_by_its_own_cell_only(assignment, which):
+    results = run_mutants(assignment, which=which)
+    assert all(r.killed_cleanly for r in results), format_report(results)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_at_least_three_mutants_per_graded_function(assignment):
+    module = T.load(assignment)
+    for task_id in module.tasks:
+        n = sum(m.task == task_id for m in module.mutants)
+        assert n >= 3, f"{assignment}/{task_id} has only {n} mutants"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_mutant_still_applies_to_the_solution(assignment):
+    base = reference_sources(assignment)
+    for m in T.load(assignment).mutants:
+        assert apply(base, m)[m.cell] != base[m.cell]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_hidden_cases_are_deterministic_for_a_seed(assignment):
+    from autograder.notebooks import reference_namespace
+    import numpy as np
+
+    ref = reference_namespace(assignment)
+    for task in T.load(assignment).tasks.values():
+        a = T.hidden_cases(task, ref, 7)
+        b = T.hidden_cases(task, ref, 7)
+        c = T.hidden_cases(task, ref, 8)
+        assert [x.label for x in a] == [x.label for x in b]
+        for x, y in zip(a, b):
+            for u, v in zip(x.args, y.args):
+                if isinstance(u, np.ndarray):
+                    assert np.array_equal(u, v)
+        assert all(x.hidden for x in a)
+        del c
