@@ -199,7 +199,7 @@ def summary(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def grade(submissions, course_dir=None, out=None, engine="nbgrader", assignments=None,
+def grade(submissions, course_dir=None, out=None, engine="sandbox", assignments=None,
           **engine_options) -> list[Row]:
     """Grade every submission found; write the CSV table; return the rows."""
     source_root = course_root()

@@ -23,6 +23,11 @@ from assignments.checks import Case, CheckFailed
 
 DEFAULT_SEED = 20261123
 
+# Extra folders of task modules (e.g. a test fixture course), searched after
+# this package: COURSE_TASK_MODULES=/path/a:/path/b
+for _extra in filter(None, os.environ.get("COURSE_TASK_MODULES", "").split(os.pathsep)):
+    __path__.append(_extra)  # noqa: F821  (package __path__)
+
 
 
 def module_name(assignment: str) -> str:

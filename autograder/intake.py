@@ -1,0 +1,170 @@
+"""Reading a submission defensively and rebuilding the notebook to grade.
+
+Nothing in a submission is trusted: the file may be empty, not JSON, an old
+or unknown nbformat, misnamed, duplicated, and its cells may be deleted,
+edited, reordered or retyped.  ``locate`` picks the file, ``parse`` reads it,
+and ``canonical_plan`` rebuilds the notebook from the *source* notebook's
+graded cells: answer cells come from the student (matched by grade id),
+test cells are never taken from the student (the grader replaces them by
+out-of-process checks at their source position), and the student's own
+extra code cells are kept after the graded cell they followed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .notebooks import grade_id, is_answer, is_manual, is_test, meta, strip_hidden_tests
+
+MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
+
+
+@dataclass
+class Located:
+    path: Path | None
+    flags: list = field(default_factory=list)
+    problem: str | None = None
+
+
+def locate(folder: Path, expected: list[str]) -> dict[str, Located]:
+    """Match the notebooks in ``folder`` to the expected names (``knn.ipynb``...)."""
+    files = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
+    names = {p.name: p for p in files}
+    out = {}
+    unmatched = [p for p in files if p.name not in expected]
+    for name in expected:
+        if name in names:
+            extra = [p.name for p in unmatched]
+            flags = [f"extra-notebook: {', '.join(extra)} not graded"] if extra else []
+            out[name] = Located(names[name], flags)
+        elif len(unmatched) == 1 and len(expected) == 1:
+            other = unmatched[0]
+            out[name] = Located(other, [f"wrong-name: {other.name} graded as {name}"])
+        elif unmatched:
+            listed = ", ".join(p.name for p in unmatched)
+            out[name] = Located(None, [f"ambiguous: {listed}"],
+                                f"{name} was not submitted, and several other notebooks were "
+                                f"({listed}); hand in exactly one {name}")
+        else:
+            out[name] = Located(None, [], f"{name} was not submitted")
+    return out
+
+
+def parse(path: Path):
+    """Return (notebook v4, flags) or raise ValueError with a student-readable reason."""
+    size = path.stat().st_size
+    if size == 0:
+        raise ValueError(f"{path.name} is an empty file")
+    if size > MAX_NOTEBOOK_BYTES:
+        raise ValueError(f"{path.name} is {size / 1e6:.0f} MB, larger than the "
+                         f"{MAX_NOTEBOOK_BYTES // 2**20} MB limit (clear the outputs)")
+    text = path.read_bytes().decode("utf-8", "replace")
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path.name} is not valid notebook JSON ({err.msg} at line "
+                         f"{err.lineno}, column {err.colno})") from None
+    if not isinstance(raw, dict) or not ("cells" in raw or "worksheets" in raw):
+        raise ValueError(f"{path.name} is JSON but not a Jupyter notebook")
+    major = raw.get("nbformat")
+    flags = []
+    if major == 3:
+        flags.append("converted-nbformat-3")
+    elif major != 4:
+        raise ValueError(f"{path.name} has nbformat version {major!r}; only 4 (and 3, "
+                         "converted) can be graded: save it with a current Jupyter")
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except Exception as err:  # nbformat raises many types for broken files
+        raise ValueError(f"{path.name} could not be read as a notebook ({type(err).__name__}: "
+                         f"{str(err)[:200]})") from None
+    for cell in nb.cells:
+        if not isinstance(cell.get("source", ""), str):
+            raise ValueError(f"{path.name} has a cell whose source is not text")
+    return nb, flags
+
+
+@dataclass
+class PlanItem:
+    kind: str          # "code" (a cell to run) | "test" (a graded check) | "manual" | "deleted-test"
+    label: str
+    source: str = ""
+    grade_id: str | None = None
+
+
+@dataclass
+class Plan:
+    items: list
+    flags: list
+    answers: dict      # grade_id -> the student's answer source (as graded)
+    manual: dict       # grade_id -> the student's free-text answer (or None)
+
+
+def _norm(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+def canonical_plan(source_nb, student_nb) -> Plan:
+    """The cells to execute, in order, with every graded cell restored from the source."""
+    flags = []
+    src_graded = [c for c in source_nb.cells if meta(c).get("grade_id")
+                  and (is_answer(c) or is_test(c) or is_manual(c))]
+    src_ids = [grade_id(c) for c in src_graded]
+    src_by_id = {grade_id(c): c for c in src_graded}
+
+    # the student's cells: graded ones by id, the rest anchored to the graded cell before them
+    student_by_id: dict[str, object] = {}
+    anchored: dict[str | None, list] = {}
+    anchor = None
+    order_seen = []
+    for cell in student_nb.cells:
+        gid = meta(cell).get("grade_id")
+        if gid in src_by_id:
+            if gid in student_by_id:
+                flags.append(f"duplicate-cell: {gid} appears twice; the first copy is graded")
+                continue
+            student_by_id[gid] = cell
+            order_seen.append(gid)
+            anchor = gid
+        elif cell.get("cell_type") == "code" and cell.source.strip():
+            anchored.setdefault(anchor, []).append(cell)
+    expected_order = [g for g in src_ids if g in student_by_id]
+    if order_seen != expected_order:
+        flags.append("reordered-cells: graded cells were moved; source order restored")
+
+    items, answers, manual = [], {}, {}
+    for k, cell in enumerate(anchored.get(None, [])):
+        items.append(PlanItem("code", f"extra-{k}", cell.source))
+    for gid in src_ids:
+        src = src_by_id[gid]
+        mine = student_by_id.get(gid)
+        if is_answer(src):
+            if mine is None:
+                flags.append(f"deleted-answer-cell: {gid}")
+            elif mine.get("cell_type") != "code":
+                flags.append(f"retyped-answer-cell: {gid} was changed to {mine.get('cell_type')}")
+            else:
+                answers[gid] = mine.source
+                items.append(PlanItem("code", gid, mine.source, gid))
+        elif is_test(src):
+            if mine is None:
+                flags.append(f"deleted-test-cell: {gid} (scores 0)")
+                items.append(PlanItem("deleted-test", gid, grade_id=gid))
+            else:
+                if mine.get("cell_type") != "code":
+                    flags.append(f"retyped-test-cell: {gid} was changed to "
+                                 f"{mine.get('cell_type')}; restored")
+                elif _norm(mine.source) != _norm(strip_hidden_tests(src.source)):
+                    flags.append(f"edited-test-cell: {gid}; restored")
+                items.append(PlanItem("test", gid, grade_id=gid))
+        elif is_manual(src):
+            manual[gid] = mine.source if mine is not None else None
+            if mine is None:
+                flags.append(f"deleted-answer-cell: {gid}")
+        for k, cell in enumerate(anchored.get(gid, [])):
+            items.append(PlanItem("code", f"{gid}+{k}", cell.source))
+    return Plan(items, flags, answers, manual)

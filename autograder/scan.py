@@ -1,0 +1,125 @@
+"""Flag suspicious code for a human to look at.  Flags never change a score.
+
+The scan reads the submitted source of every code cell (in the trusted
+process), so nothing the submission does at run time can hide it: patching
+numpy, builtins or the test helpers; IPython hooks; leaving the process;
+touching files outside the submission; the network; subprocesses; ctypes;
+looking for the grader.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+MODULE_ROOTS = {"np", "numpy", "math", "builtins", "__builtins__", "assignments", "sys", "os",
+                "IPython", "unittest", "pytest", "checks", "gradcheck", "json", "io"}
+
+_TEXT_RULES = [
+    ("ipython-hooks", re.compile(r"input_transformers|ast_transformers|events\s*\.\s*register|"
+                                 r"register_magic|set_custom_exc|set_hook|sys\.displayhook|"
+                                 r"sys\.excepthook|addaudithook|settrace|setprofile")),
+    ("exits-process", re.compile(r"os\s*\.\s*_exit|sys\s*\.\s*exit|os\s*\.\s*abort|"
+                                 r"\bquit\s*\(|\bexit\s*\(|os\s*\.\s*kill|signal\s*\.")),
+    ("detects-grader", re.compile(r"NBGRADER|COURSE_|autograde|gradebook", re.I)),
+    ("grader-files", re.compile(r"source/|release/|submitted/|autograded/|autograder|nbgrader",
+                                re.I)),
+    ("network", re.compile(r"\bsocket\b|urllib|http\.client|requests\.|\bftplib|smtplib")),
+    ("subprocess", re.compile(r"subprocess|os\s*\.\s*(system|popen|fork|spawn|exec)|\bpty\b")),
+    ("ctypes", re.compile(r"\bctypes\b|\bcffi\b")),
+]
+
+
+def _ipython_to_python(source: str) -> str:
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        return TransformerManager().transform_cell(source)
+    except Exception:  # a broken cell is still scanned as text
+        return source
+
+
+def _root_name(node):
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _dotted(node):
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _ast_findings(tree, label):
+    found = []
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        elif isinstance(node, ast.Delete):
+            targets = node.targets
+        for t in targets:
+            if isinstance(t, (ast.Attribute, ast.Subscript)) and _root_name(t) in MODULE_ROOTS:
+                found.append(("patches-library", f"{label} line {node.lineno}: assigns to "
+                              f"{_dotted(t) or _root_name(t) + '[...]'}"))
+        if isinstance(node, ast.Call):
+            name = _dotted(node.func)
+            if name in ("setattr", "delattr") and node.args and \
+                    _root_name(node.args[0]) in MODULE_ROOTS:
+                found.append(("patches-library", f"{label} line {node.lineno}: {name} on "
+                              f"{_dotted(node.args[0])}"))
+            if name in ("open", "io.open", "os.open", "Path", "pathlib.Path", "np.load",
+                        "numpy.load", "os.listdir", "os.scandir", "glob.glob") and node.args:
+                arg = node.args[0]
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and (
+                        arg.value.startswith(("/", "~")) or ".." in arg.value):
+                    found.append(("outside-files", f"{label} line {node.lineno}: "
+                                  f"{name}({arg.value!r})"))
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            for m in mods:
+                if m.split(".")[0] in ("builtins",):
+                    found.append(("patches-library", f"{label} line {node.lineno}: imports {m}"))
+    return found
+
+
+def scan_cell(source: str, label: str) -> list[tuple[str, str]]:
+    """(flag, detail) pairs for one cell's source."""
+    python = _ipython_to_python(source)
+    found = []
+    try:
+        found += _ast_findings(ast.parse(python), label)
+    except SyntaxError:
+        pass
+    for flag, pattern in _TEXT_RULES:
+        for lineno, line in enumerate(python.splitlines(), 1):
+            if line.lstrip().startswith("#"):
+                continue
+            m = pattern.search(line)
+            if m:
+                found.append((flag, f"{label} line {lineno}: {line.strip()[:80]}"))
+                break
+    return found
+
+
+def event_flags(events: list, label: str) -> list[tuple[str, str]]:
+    """Flags from the audit events a worker reported for one step."""
+    names = {"socket.connect": "network", "socket.bind": "network",
+             "subprocess.Popen": "subprocess", "os.system": "subprocess",
+             "os.exec": "subprocess", "os.posix_spawn": "subprocess", "os.fork": "subprocess",
+             "os.forkpty": "subprocess", "ctypes.dlopen": "ctypes", "ctypes.dlsym": "ctypes",
+             "os.kill": "exits-process", "os.killpg": "exits-process",
+             "sys.setprofile": "ipython-hooks", "sys.settrace": "ipython-hooks",
+             "open": "outside-files"}
+    out = []
+    for event, detail in events:
+        if event in names:
+            out.append((names[event], f"{label} at run time: {event} {detail[:100]}"))
+    return out
