@@ -24,9 +24,12 @@ def course_root() -> Path:
 
 
 def existing_assignments(root: Path | None = None) -> list[str]:
-    """Assignment ids, in course order, that have a folder in source/."""
+    """Assignment ids that have a folder in source/, in course order (ids sort by number)."""
     root = root or course_root()
-    return [a for a in ASSIGNMENTS if (root / "source" / a).is_dir()]
+    source = root / "source"
+    if not source.is_dir():
+        return []
+    return sorted(p.name for p in source.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 def check_assignment(name: str, root: Path | None = None) -> str:

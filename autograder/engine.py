@@ -232,7 +232,8 @@ def grade_job(job: Job) -> dict:
                 outcome_by_task[step.label] = outcome
             if outcome.status in ("timeout", "crashed"):
                 flags.append(f"{outcome.status}: {step.label}: {outcome.error}")
-            if outcome.error and "MemoryError" in outcome.error:
+            errors = [outcome.error or ""] + [r.get("error", "") for r in outcome.results or []]
+            if any("MemoryError" in e for e in errors):
                 flags.append(f"memory-error: {step.label}")
             if outcome.dropped:
                 flags.append(f"output-truncated: {step.label} printed {outcome.dropped} "
@@ -258,6 +259,8 @@ def grade_job(job: Job) -> dict:
             else:
                 ok, message = judge_task(task, task_cases[gid], outcome_by_task.get(gid),
                                          _function_source(plan.answers, task.function))
+                if not ok and "is not defined" in message:
+                    message += _crash_note(steps, run.outcomes, task.function)
             verdicts[gid] = (ok, message)
             rows.append(Row(job.student, job.assignment, nb_name, gid, pts if ok else 0.0, pts,
                             "passed" if ok else "failed", kind, message, "", str(job.seed),
@@ -280,6 +283,16 @@ def grade_job(job: Job) -> dict:
     result_path.parent.mkdir(parents=True, exist_ok=True)
     result_path.write_text(json.dumps(result, indent=1, default=str))
     return result
+
+
+def _crash_note(steps, outcomes, function) -> str:
+    """Why a function may be missing: the cell meant to define it crashed or hung."""
+    for step, outcome in zip(steps, outcomes):
+        if step.kind == "cell" and outcome.status in ("crashed", "timeout") and (
+                f"def {function}" in step.source or f"class {function}" in step.source):
+            return (f" (the cell defining it {'crashed' if outcome.status == 'crashed' else 'timed out'}"
+                    f": {outcome.error})")
+    return ""
 
 
 def _isolation(report: dict) -> dict:
@@ -335,10 +348,10 @@ def _write_autograded(source_nb, student_nb, plan, verdicts, run, steps, path: P
 # --------------------------------------------------------------------------
 
 def _run_jobs(jobs: list[Job], workers: int, executor: str, progress=True) -> list[dict]:
+    """Run grade_job over ``jobs``: in this process, a local process pool, or Dask."""
     from tqdm.auto import tqdm
 
     results = []
-    bar = tqdm(total=len(jobs), desc="grading", unit="submission", disable=not progress)
     if executor == "dask":
         from dask.distributed import Client, LocalCluster, as_completed
 
@@ -347,34 +360,47 @@ def _run_jobs(jobs: list[Job], workers: int, executor: str, progress=True) -> li
                                                     processes=True, dashboard_address=None)
         with Client(address or cluster) as client:
             futures = client.map(grade_job, jobs, pure=False)
-            for fut in as_completed(futures):
-                results.append(fut.result())
-                bar.update()
+            with tqdm(total=len(jobs), desc="grading", unit="submission",
+                      disable=not progress) as bar:
+                for fut in as_completed(futures):
+                    results.append(fut.result())
+                    bar.update()
         if cluster is not None:
             cluster.close()
-    elif workers <= 1:
-        for job in jobs:
-            results.append(grade_job(job))
-            bar.update()
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        return results
+    if workers <= 1:
+        with tqdm(total=len(jobs), desc="grading", unit="submission",
+                  disable=not progress) as bar:
+            for job in jobs:
+                results.append(grade_job(job))
+                bar.update()
+        return results
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = [pool.submit(grade_job, job) for job in jobs]
+    # fork (where available) so a caller's script needs no __main__ guard; the
+    # pool is created before any progress-bar thread exists
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(max_workers=workers,
+                             mp_context=multiprocessing.get_context(method)) as pool:
+        futures = [pool.submit(grade_job, job) for job in jobs]
+        with tqdm(total=len(jobs), desc="grading", unit="submission",
+                  disable=not progress) as bar:
             for fut in as_completed(futures):
                 results.append(fut.result())
                 bar.update()
-    bar.close()
     return results
 
 
 def _update_gradebook(course_dir: Path, assignment: str, results: list[dict]) -> None:
     """Write every result into gradebook.db from this one process (SQLite has one writer)."""
+    import warnings
+
     from nbgrader.api import Gradebook, MissingEntry
 
-    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
+        # nbgrader's own add_submission trips SQLAlchemy autoflush warnings; harmless
+        warnings.simplefilter("ignore")
         for res in results:
             student = res["student"]
             gb.update_or_create_student(student)

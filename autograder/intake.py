@@ -145,9 +145,10 @@ def canonical_plan(source_nb, student_nb) -> Plan:
         if is_answer(src):
             if mine is None:
                 flags.append(f"deleted-answer-cell: {gid}")
-            elif mine.get("cell_type") != "code":
-                flags.append(f"retyped-answer-cell: {gid} was changed to {mine.get('cell_type')}")
             else:
+                if mine.get("cell_type") != "code":
+                    flags.append(f"retyped-answer-cell: {gid} was changed to "
+                                 f"{mine.get('cell_type')}; run as code")
                 answers[gid] = mine.source
                 items.append(PlanItem("code", gid, mine.source, gid))
         elif is_test(src):

@@ -104,8 +104,11 @@ _WATCHED = {"socket.connect", "socket.bind", "subprocess.Popen", "os.system", "o
             "os.rename", "shutil.rmtree", "os.chmod"}
 
 
+_QUIET = [False]  # set while the worker itself does audited things
+
+
 def _audit(event, args):
-    if len(_EVENTS) >= 200:
+    if _QUIET[0] or len(_EVENTS) >= 200:
         return
     if event in _WATCHED:
         _EVENTS.append([event, repr(args)[:200]])
@@ -191,6 +194,29 @@ def run_probe(ns, function, cases):
 # main loop
 # --------------------------------------------------------------------------
 
+def _after_step(main_pid):
+    """Forked children never speak the protocol; stray processes do not outlive a step."""
+    if os.getpid() != main_pid:
+        os._exit(0)
+    if main_pid == 1:  # init of our own PID namespace: everything else here is the student's
+        import signal
+
+        _QUIET[0] = True
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
+        finally:
+            _QUIET[0] = False
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            break
+
+
 def main(argv) -> int:
     cfg = json.loads(argv[1])
     global _ALLOWED_PREFIXES
@@ -222,6 +248,7 @@ def main(argv) -> int:
     shell.user_ns["__name__"] = "__main__"
     take_events()  # IPython's own start-up file activity is not the student's
     capture = CappedWriter(cfg.get("output_chars", 64 * 1024))
+    main_pid = os.getpid()
     wire.write_message(replies, {"op": "ready", "isolation": report, "pid": os.getpid()})
 
     while True:
@@ -246,6 +273,7 @@ def main(argv) -> int:
             else:
                 reply, data = {"ok": False, "error": f"unknown op {op!r}"}, None
         finally:
+            _after_step(main_pid)
             sys.stdout, sys.stderr = real_out, real_err
         text, dropped = capture.take()
         reply.update(op="reply", id=head.get("id"), output=text, dropped=dropped,

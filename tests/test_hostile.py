@@ -1,0 +1,280 @@
+"""The hostile-submission corpus through the real pipeline, ours and stock nbgrader's.
+
+Every case in tests/corpus.py is graded by `course grade` (sandbox engine) in
+one run; each must get exactly its expected points, raise its flags and show
+its message, and no other student's rows may change.  The same corpus also
+goes through plain `nbgrader autograde`; the cases it grades wrongly must be
+exactly the ones listed in README.md's comparison table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from autograder.grade import grade
+from autograder.release import generate
+from conftest import ROOT
+from corpus import CASES, FIXTURE_ROOT, FIXTURE_TASKS, write_corpus
+
+pytestmark = pytest.mark.slow
+
+LIMITS = {"cell_seconds": 10, "probe_seconds": 10, "notebook_seconds": 150, "memory_mb": 1024}
+FIXTURE_CASES = [c for c in CASES if c.assignment == "00_fixture"]
+KNN_CASES = [c for c in CASES if c.assignment == "01_knn"]
+
+# Cases stock nbgrader 0.9 grades wrongly (points, or "needs manual grade" instead of a
+# grade), measured by test_stock_nbgrader_comparison and listed in README.md.
+NBGRADER_WRONG = {
+    "allclose-patch", "input-transformer", "assert-stripped", "builtins-patch",
+    "np-testing-patch", "detects-grader", "os-exit", "segfault", "deleted-test-cell",
+    "reordered-cells", "wrong-name", "knn-input-transformer", "knn-os-exit",
+}
+
+
+class Listener:
+    """A TCP server on 127.0.0.1 that records what submissions send it."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.received = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.received.append(conn.recv(200))
+            conn.close()
+
+
+@pytest.fixture(scope="module")
+def env():
+    saved = dict(os.environ)
+    listener = Listener()
+    os.environ["COURSE_TASK_MODULES"] = str(FIXTURE_TASKS)
+    os.environ["CORPUS_PORT"] = str(listener.port)
+    yield listener
+    os.environ.clear()
+    os.environ.update(saved)
+    listener.sock.close()
+
+
+def _fixture_course(path: Path) -> Path:
+    path.mkdir(parents=True)
+    shutil.copy(FIXTURE_ROOT / "nbgrader_config.py", path)
+    shutil.copytree(FIXTURE_ROOT / "source", path / "source")
+    generate(["00_fixture"], FIXTURE_ROOT, path / "release")
+    return path
+
+
+def _run(engine, tmp: Path, which: str, **options):
+    """Grade the fixture or knn part of the corpus; returns (rows by student, course dir)."""
+    course = tmp / f"{which}-{engine}"
+    subs = tmp / f"{which}-{engine}-submissions"
+    if which == "fixture":
+        _fixture_course(course)
+        os.environ["COURSE_ROOT"] = str(course)
+        write_corpus(subs, {"00_fixture": course})
+    else:
+        os.environ.pop("COURSE_ROOT", None)
+        write_corpus(subs, {"01_knn": ROOT})
+    try:
+        rows = grade(subs, course_dir=course, engine=engine, **options)
+    finally:
+        os.environ.pop("COURSE_ROOT", None)
+    by = {}
+    for r in rows:
+        by.setdefault(r.student, {})[r.cell] = r
+    return by, course
+
+
+@pytest.fixture(scope="module")
+def ours(env, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ours")
+    fixture, fcourse = _run("sandbox", tmp, "fixture", jobs=2, limits=LIMITS)
+    knn, kcourse = _run("sandbox", tmp, "knn", jobs=2, limits=LIMITS)
+    return {**fixture, **knn}, {"00_fixture": fcourse, "01_knn": kcourse}
+
+
+@pytest.fixture(scope="module")
+def stock(env, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("stock")
+    fixture, fcourse = _run("nbgrader", tmp, "fixture")
+    knn, kcourse = _run("nbgrader", tmp, "knn")
+    return {**fixture, **knn}, {"00_fixture": fcourse, "01_knn": kcourse}
+
+
+def _flags(rows: dict) -> set:
+    return {f for r in rows.values() for f in r.flags.split(";") if f}
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_case_gets_its_grade_flags_and_message(ours, case):
+    rows = ours[0][case.name]
+    points = {cell: rows[cell].points for cell in case.points}
+    assert points == case.points, {c: rows[c].message for c in case.points}
+    flags = _flags(rows)
+    assert case.flags <= flags, f"missing flags {case.flags - flags}; got {flags}"
+    if not case.flags:
+        assert not flags, f"an honest submission was flagged: {flags}"
+    for cell, fragment in case.messages.items():
+        assert fragment in rows[cell].message, rows[cell].message
+    for r in rows.values():
+        assert r.status in ("passed", "failed", "manual", "error", "missing")
+        if r.kind == "auto":
+            assert r.status != "manual", "an autograded cell must never need manual grading"
+
+
+def test_corpus_is_big_enough():
+    assert len(CASES) >= 20 and len(KNN_CASES) >= 3
+
+
+def test_no_other_students_row_changed(ours, env, tmp_path):
+    """The honest submission alone gets exactly what it got among the hostile ones."""
+    alone = tmp_path / "alone"
+    course = _fixture_course(tmp_path / "course")
+    os.environ["COURSE_ROOT"] = str(course)
+    try:
+        everything = tmp_path / "all"
+        write_corpus(everything, {"00_fixture": course})
+        (alone / "correct").parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(everything / "correct", alone / "correct")
+        rows = grade(alone, course_dir=course, engine="sandbox", limits=LIMITS, progress=False)
+    finally:
+        os.environ.pop("COURSE_ROOT", None)
+    for r in rows:
+        other = ours[0]["correct"][r.cell]
+        assert (r.points, r.status, r.message, r.flags) == (other.points, other.status,
+                                                            other.message, other.flags)
+
+
+def test_sandbox_blocked_network_and_outside_writes(ours, env):
+    _, courses = ours
+    assert not list(courses["00_fixture"].rglob("HACKED.txt"))
+    log = json.loads((courses["00_fixture"] / "grading" / "00_fixture" / "network.json")
+                     .read_text())
+    cells = log["notebooks"]["fixture"]["cells"]
+    assert any("no network" in c["output"] for c in cells), cells
+
+
+def test_snooping_code_reads_nothing(ours):
+    _, courses = ours
+    log = json.loads((courses["00_fixture"] / "grading" / "00_fixture" / "reads-outside.json")
+                     .read_text())
+    printed = "".join(c["output"] for c in log["notebooks"]["fixture"]["cells"])
+    assert "could not read" in printed and "HIDDEN" not in printed
+
+
+def test_feedback_never_shows_hidden_tests(ours):
+    _, courses = ours
+    pages = list(courses["00_fixture"].glob("feedback/*/00_fixture/*.html"))
+    pages += list(courses["01_knn"].glob("feedback/*/01_knn/*.html"))
+    assert len(pages) >= len(CASES) - 4  # unreadable submissions get no page
+    for page in pages:
+        text = page.read_text()
+        for secret in ("HIDDEN", "default_rng(5)", "run_hidden(\"", "grading_seed"):
+            assert secret not in text, f"{page} shows {secret}"
+    assert not list(courses["00_fixture"].glob("feedback/*/00_fixture/*.json"))
+
+
+def test_stock_nbgrader_comparison(ours, stock, env):
+    """Plain nbgrader on the same corpus: which cases it grades wrongly (for the README)."""
+    lines = ["| case | what the submission does | right grade | `course grade` (flags) | "
+             "stock nbgrader |", "|---|---|---|---|---|"]
+    wrong = set()
+    for case in CASES:
+        mine = ours[0][case.name]
+        theirs = stock[0].get(case.name, {})
+        expected = sum(case.points.values())
+        got = sum(theirs[c].points for c in case.points if c in theirs)
+        manual = [c for c in case.points if c in theirs and theirs[c].status == "manual"]
+        right = got == expected and not manual and all(
+            theirs[c].points == p for c, p in case.points.items() if c in theirs)
+        if not right:
+            wrong.add(case.name)
+        ours_total = sum(mine[c].points for c in case.points)
+        flags = ", ".join(sorted(_flags(mine))) or "-"
+        note = f"{got:g}" + (f" ({', '.join(manual)}: needs manual grade)" if manual else "")
+        lines.append(f"| {case.name} | {case.what} | {expected:g} | {ours_total:g} ({flags}) | "
+                     f"{note}{'' if right else ' **wrong**'} |")
+    table = "\n".join(lines)
+    out = ROOT / "build" / "corpus_comparison.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(table + "\n")
+    assert wrong == NBGRADER_WRONG, f"stock nbgrader's wrong cases changed:\n{table}"
+    # what stock nbgrader lets a submission do
+    assert env.received, "stock nbgrader was expected to let the submission connect"
+    assert list(stock[1]["00_fixture"].rglob("HACKED.txt"))
+    leaked = (stock[1]["00_fixture"] / "autograded" / "reads-outside" / "00_fixture" /
+              "fixture.ipynb").read_text()
+    assert "BEGIN HIDDEN TESTS" in leaked
+    feedback = (stock[1]["00_fixture"] / "feedback" / "correct" / "00_fixture" /
+                "fixture.html").read_text()
+    assert "HIDDEN" in feedback
+
+
+def test_grading_is_deterministic_and_resumable(ours, env, tmp_path):
+    """Regrading gives identical rows; a plain re-run reuses finished results."""
+    _, courses = ours
+    course = courses["00_fixture"]
+    os.environ["COURSE_ROOT"] = str(course)
+    try:
+        subs = course.parent / "fixture-sandbox-submissions"
+        before = {p: p.stat().st_mtime_ns for p in (course / "grading" / "00_fixture").glob("*.json")}
+        again = grade(subs, course_dir=course, engine="sandbox", jobs=2, limits=LIMITS,
+                      progress=False)
+        after = {p: p.stat().st_mtime_ns for p in before}
+        assert before == after, "a re-run must not regrade unchanged submissions"
+        pick = tmp_path / "pick"
+        for name in ("correct", "os-exit", "allclose-patch", "infinite-loop"):
+            shutil.copytree(subs / name, pick / name)
+        forced = grade(pick, course_dir=course, engine="sandbox", jobs=2, limits=LIMITS,
+                       force=True, progress=False)
+    finally:
+        os.environ.pop("COURSE_ROOT", None)
+    first = {(r.student, r.cell): (r.points, r.status, r.message, r.flags, r.seed)
+             for r in again}
+    for r in forced:
+        assert first[(r.student, r.cell)] == (r.points, r.status, r.message, r.flags, r.seed)
+
+
+def test_dask_executor_gives_the_same_grades(ours, env, tmp_path):
+    pytest.importorskip("dask.distributed")
+    _, courses = ours
+    course = _fixture_course(tmp_path / "course")
+    os.environ["COURSE_ROOT"] = str(course)
+    try:
+        subs = courses["00_fixture"].parent / "fixture-sandbox-submissions"
+        pick = tmp_path / "pick"
+        for name in ("correct", "np-testing-patch", "segfault"):
+            shutil.copytree(subs / name, pick / name)
+        rows = grade(pick, course_dir=course, engine="sandbox", jobs=2, executor="dask",
+                     limits=LIMITS, progress=False)
+    finally:
+        os.environ.pop("COURSE_ROOT", None)
+    for r in rows:
+        other = ours[0][r.student][r.cell]
+        assert (r.points, r.status, r.message) == (other.points, other.status, other.message)
+
+
+def test_gradebook_and_export_work(ours, env):
+    """The gradebook our engine writes is usable by `nbgrader export`."""
+    from autograder.nbgrader_run import run_nbgrader
+
+    _, courses = ours
+    course = courses["00_fixture"]
+    run_nbgrader(course, "export", "--to", str(course / "export.csv"))
+    text = (course / "export.csv").read_text()
+    assert "allclose-patch" in text and "correct" in text
