@@ -63,7 +63,7 @@ class Ref:
             return namespace[self.name]
         if self.kind == "public":
             module, _, attr = self.name.partition(":")
-            if not module.startswith("assignments"):
+            if module != "assignments" and not module.startswith("assignments."):
                 raise ValueError(f"public references must point into assignments/, got {self.name}")
             return getattr(importlib.import_module(module), attr)
         raise ValueError(f"unknown reference kind {self.kind!r}")
@@ -164,10 +164,11 @@ def compare(got, expected, name="output", rtol=1e-6, atol=1e-8, reveal=True):
     values with ``|got - expected| <= atol + rtol * |expected|``.  Tuples,
     lists and dicts are compared entry by entry; plain numbers as 0-d arrays.
     """
-    if isinstance(expected, tuple):
+    if isinstance(expected, (tuple, list)):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
             raise CheckFailed(
-                f"{name}: expected a tuple of {len(expected)} values, got {_type_name(got)}"
+                f"{name}: expected a {type(expected).__name__} of {len(expected)} values, "
+                f"got {_type_name(got)}"
                 + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
             )
         for i, (g, e) in enumerate(zip(got, expected)):
@@ -232,7 +233,7 @@ def compare(got, expected, name="output", rtol=1e-6, atol=1e-8, reveal=True):
         raise CheckFailed(f"{name}: got {g[ix]} at index {_index_str(ix) if ix else '()'}"
                           " where a finite number was expected")
     with np.errstate(invalid="ignore"):
-        ok = np.abs(g - e) <= atol + rtol * np.abs(e)
+        ok = np.isfinite(e) & (np.abs(g - e) <= atol + rtol * np.abs(e))
         ok |= (np.isnan(e) & np.isnan(g)) | (np.isinf(e) & (g == e))
     if not np.all(ok):
         raise CheckFailed(f"{name}: values differ; " + describe_worst(g, e, reveal=reveal))
@@ -347,6 +348,7 @@ def find_loops(source: str, function_name: str, banned_calls=()) -> list[str]:
                 tail = banned.split(".")[-2:]
                 if dotted and dotted.split(".")[-len(tail):] == tail:
                     findings.append(f"a call to {dotted} on line {node.lineno}")
+                    break  # np.linalg.norm and numpy.linalg.norm share a tail: report once
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             mod = getattr(node, "module", None) or ",".join(a.name for a in node.names)
             if "scipy" in mod:

@@ -186,7 +186,8 @@ def rel_error(x, y, eps=1e-8):
     if x.size == 0:
         return 0.0
     # |x| + |y| computed as two halves so 1e308 + 1e308 does not overflow.
-    scale = np.maximum(eps, np.abs(x) / 2 + np.abs(y) / 2)
+    # eps is halved too, so the result is exactly |x - y| / max(eps, |x| + |y|).
+    scale = np.maximum(eps / 2, np.abs(x) / 2 + np.abs(y) / 2)
     diff = np.abs(x / 2 - y / 2)
     return float(np.max(diff / scale))
 

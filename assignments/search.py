@@ -162,7 +162,7 @@ def random_search(evaluate: Callable, space: dict, num_trials: int, rng, metric=
         trials.append(Trial(params, score, extra))
         bar.set_postfix(best=max(t.score for t in trials))
     found = SearchResult(trials, dict(space), metric)
-    if warn:
+    if warn and any(np.isfinite(t.score) for t in trials):  # all diverged: still return them
         for message in found.edge_warnings():
             warnings.warn(message, EdgeWarning, stacklevel=2)
     return found

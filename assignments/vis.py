@@ -77,6 +77,11 @@ def confusion_matrix(y_true, y_pred, num_classes):
     y_pred = np.asarray(y_pred, dtype=np.int64)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true {y_true.shape} and y_pred {y_pred.shape} differ in shape")
+    for which, labels in (("y_true", y_true), ("y_pred", y_pred)):
+        if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+            # a negative label would silently be counted in the last row / column
+            raise ValueError(f"{which} holds labels from {labels.min()} to {labels.max()}; "
+                             f"they must lie in 0..{num_classes - 1}")
     counts = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(counts, (y_true, y_pred), 1)
     return counts

@@ -74,7 +74,7 @@ def text_to_notebook(text: str):
                 is_md = bool(m.group("md")) or kind == "manual"
             else:
                 is_md = bool(m.group("md"))
-            current = {"md": is_md, "meta": meta, "lines": []}
+            current = {"md": is_md, "meta": meta, "lines": [], "lineno": lineno}
             continue
         if current is None:
             if line.strip():
@@ -101,7 +101,7 @@ def text_to_notebook(text: str):
         gid = c["meta"].get("nbgrader", {}).get("grade_id")
         cid = gid or f"cell-{i:03d}"
         if cid in seen:
-            raise ValueError(f"duplicate grade id {cid}")
+            raise ValueError(f"line {c['lineno']}: duplicate grade id {cid}")
         seen.add(cid)
         cell["id"] = cid
         nb.cells.append(cell)

@@ -36,7 +36,7 @@ class WireError(Exception):
 def _encode(value, blobs):
     if value is None or isinstance(value, (bool, str)):
         return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, (int, float)) and not isinstance(value, (bool, np.generic)):
         if isinstance(value, float) and not np.isfinite(value):
             return {"__float__": repr(value)}
         return value
@@ -45,7 +45,8 @@ def _encode(value, blobs):
         if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
             raise NotPlainData(f"arrays of dtype {arr.dtype} cannot be sent; use numbers")
         buf = io.BytesIO()
-        np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
+        # not np.ascontiguousarray: it turns 0-d arrays (and scalars) into shape (1,)
+        np.save(buf, np.array(arr, order="C"), allow_pickle=False)
         blobs.append(buf.getvalue())
         return {"__nd__": len(blobs) - 1, "scalar": isinstance(value, np.generic)}
     if isinstance(value, Ref):
@@ -107,13 +108,15 @@ def unpack(body: bytes):
     try:
         (hlen,) = struct.unpack(">I", body[:4])
         head = json.loads(body[4:4 + hlen].decode())
+        if not isinstance(head, dict):
+            raise TypeError(f"header is a {type(head).__name__}, not an object")
         offset = 4 + hlen
         blobs = []
         for n in head.pop("blobs", []):
             blobs.append(body[offset:offset + n])
             offset += n
         payload = _decode(head.pop("payload"), blobs) if "payload" in head else None
-    except (struct.error, ValueError, KeyError, IndexError, TypeError) as err:
+    except (struct.error, ValueError, KeyError, IndexError, TypeError, EOFError) as err:
         raise WireError(f"malformed message: {err}") from None
     return head, payload
 

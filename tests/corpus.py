@@ -171,7 +171,7 @@ INFINITE_LOOP = "def row_means(X):\n    while True:\n        pass\n"
 MEMORY_BOMB = '''def scale_to_unit(x):
     hog = []
     for _ in range(40):
-        hog.append(np.ones(12_500_000))
+        hog.append(np.empty(12_500_000))  # 4 GB of address space, pages never touched
     m = np.max(np.abs(x)) if x.size else 0.0
     return x / m if m > 0 else np.zeros_like(x, dtype=float)
 '''
@@ -267,7 +267,7 @@ def _cases() -> list[CorpusCase]:
         CorpusCase("memory-bomb",
                    lambda nb: one(set_answer(nb, "scale_to_unit_code", MEMORY_BOMB)),
                    {**F, "scale_to_unit": 0}, {"memory-error"}, {"scale_to_unit": "MemoryError"},
-                   what="scale_to_unit allocates 4 GB before answering"),
+                   what="scale_to_unit reserves 4 GB before answering"),
         CorpusCase("fork-bomb",
                    lambda nb: one(insert_after(nb, "scale_to_unit", FORK_BOMB)),
                    F, {"subprocess"}, what="200 forked sleepers in an extra cell"),

@@ -33,7 +33,8 @@ KNN_CASES = [c for c in CASES if c.assignment == "01_knn"]
 # grade), measured by test_stock_nbgrader_comparison and listed in README.md.
 NBGRADER_WRONG = {
     "allclose-patch", "input-transformer", "assert-stripped", "builtins-patch",
-    "np-testing-patch", "detects-grader", "os-exit", "segfault", "deleted-test-cell",
+    "np-testing-patch", "detects-grader", "memory-bomb", "os-exit", "segfault",
+    "deleted-test-cell",
     "reordered-cells", "wrong-name", "knn-input-transformer", "knn-os-exit",
 }
 

@@ -10,6 +10,7 @@ checksum is wrong is deleted.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import shutil
 import time
@@ -121,9 +122,11 @@ def download_file(spec: RemoteFile, dest_dir, progress=True, attempts=3, timeout
                   backoff=1.0) -> Path:
     """Download ``spec`` into ``dest_dir`` and return the verified path.
 
-    Tries each mirror up to ``attempts`` times, resuming a partial file.
-    Raises ``DownloadError`` listing what each mirror said, or
-    ``CorruptDataset`` when a complete file has the wrong checksum.
+    Tries each mirror up to ``attempts`` times, resuming a partial file; a
+    complete file with the wrong checksum is deleted and the next mirror
+    tried.  Raises ``DownloadError`` listing what each mirror said (including
+    both checksums for a corrupt file).  An already-present final file that
+    fails verification raises ``CorruptDataset``.
     """
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
@@ -146,7 +149,7 @@ def download_file(spec: RemoteFile, dest_dir, progress=True, attempts=3, timeout
                         break  # this mirror does not have it
                     time.sleep(backoff * attempt)
                     continue
-            except (urllib.error.URLError, OSError, ConnectionError) as err:
+            except (urllib.error.URLError, OSError, http.client.HTTPException) as err:
                 reason = getattr(err, "reason", err)
                 problems.append(f"{url}: {reason}")
                 time.sleep(backoff * attempt)

@@ -6,6 +6,7 @@ the file and the problem, instead of failing deep inside numpy.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import hashlib
 import io
@@ -107,11 +108,15 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
         ("numpy", "dtype"),
         ("numpy.core.multiarray", "scalar"),
         ("numpy._core.multiarray", "scalar"),
+        # Python 3 writes bytes as _codecs.encode(str, 'latin1') in protocols <= 2
+        ("_codecs", "encode"),
     }
 
     def find_class(self, module, name):
         if (module, name) not in self._ALLOWED:
             raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+        if module == "_codecs":
+            return codecs.encode
         if module.startswith("numpy") and module.endswith("multiarray"):
             return getattr(_multiarray, name)
         return getattr(np, name)
