@@ -178,24 +178,29 @@ def read_table(path: Path) -> list[Row]:
 
 
 def summary(rows: list[Row]) -> str:
-    """One line per (student, assignment): autograded score, manual points pending, problems."""
+    """The table per student and assignment, then the flagged submissions."""
     by = {}
     for r in rows:
         by.setdefault((r.student, r.assignment), []).append(r)
-    lines = [f"{'student':<12} {'assignment':<22} {'autograded':>11} {'manual':>7}  notes"]
+    lines = [f"{'student':<22} {'assignment':<22} {'autograded':>11} {'manual':>7}  notes"]
+    flagged = []
     for (student, assignment), rs in sorted(by.items()):
         auto = [r for r in rs if r.kind == "auto"]
         got = sum(r.points for r in auto)
         top = sum(r.max_points for r in auto)
         manual = sum(r.max_points for r in rs if r.kind == "manual")
         lost = [f"{r.cell} {r.points:g}/{r.max_points:g}" for r in auto if r.points < r.max_points]
-        flags = sorted({f for r in rs for f in r.flags.split(";") if f})
         notes = ("lost: " + ", ".join(lost)) if lost else "full marks"
         if any(r.status in ("error", "missing") for r in rs):
             notes = rs[0].message or notes
+        flags = sorted({f for r in rs for f in r.flags.split(";") if f})
         if flags:
-            notes += "  FLAGS: " + ", ".join(flags)
-        lines.append(f"{student:<12} {assignment:<22} {got:>5g} / {top:<3g} {manual:>5g}  {notes}")
+            flagged.append(f"  {student} / {assignment}: {', '.join(flags)}")
+        lines.append(f"{student:<22} {assignment:<22} {got:>5g} / {top:<3g} {manual:>5g}  {notes}")
+    if flagged:
+        lines.append("\nflagged for a human to look at (details in grading/<assignment>/"
+                     "<student>.json; flags never change a score):")
+        lines += flagged
     return "\n".join(lines)
 
 
