@@ -220,7 +220,7 @@ class Worker:
             "output_chars": limits.output_chars,
             "cmd_fd": cmd_r, "reply_fd": rep_w,
         }
-        if not caps["root"]:
+        if not caps["root"] and os.path.isdir("/proc"):
             cfg["nproc"] = _user_process_count() + limits.processes
         cmd = [sys.executable, "-E", "-s", str(runtime / "worker.py"), json.dumps(cfg)]
         if caps["namespaces"]:
