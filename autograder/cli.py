@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -123,6 +124,11 @@ def main(argv=None) -> int:
     p.set_defaults(func=lambda a: __import__("autograder.nbtext").nbtext.main(a.rest))
 
     args = parser.parse_args(argv)
+    if args.command in ("grade", "demo", "mutants"):
+        # grading runs many processes side by side: one BLAS thread each
+        # (set before numpy is imported by the command)
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, "1")
     return args.func(args)
 
 

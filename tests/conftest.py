@@ -2,8 +2,12 @@ import os
 import shutil
 from pathlib import Path
 
-import matplotlib
-import pytest
+# Tests run two at a time on two cores: one BLAS thread each (before numpy loads).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import matplotlib  # noqa: E402
+import pytest  # noqa: E402
 
 matplotlib.use("Agg")
 

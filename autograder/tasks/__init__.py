@@ -44,6 +44,13 @@ def has_tasks(assignment: str) -> bool:
 
 @dataclass(frozen=True)
 class Task:
+    """One graded test cell.
+
+    ``function`` names what the cell tests in the student's namespace: a
+    function, a class, or a variable (such as chosen hyperparameters) when
+    every case brings its own ``call``.
+    """
+
     task_id: str
     function: str
     visible: Callable[[], list] = lambda: []

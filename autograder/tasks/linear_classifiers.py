@@ -1,0 +1,351 @@
+"""Hidden cases and mutants of notebook 02_linear_classifiers.  Instructor-only.
+
+Isolation: every test cell judges one piece of the student's code.
+* The four loss cells call the loss functions directly.
+* ``train`` runs the student's LinearClassifier with a known loss from
+  ``assignments.linear`` (``sgd_probe``), so it never touches their losses.
+* ``predict`` sets W directly (``predict_probe``).
+* ``svm_tuned`` / ``softmax_tuned`` read the student's ``best_params`` as data
+  and train the *reference* classifier with them, on the grader's side.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from assignments import linear as public
+from assignments.checks import Case, CheckFailed, Ref, find_loops
+from assignments.data import (append_bias, flatten, load_dataset, subtract_mean,
+                              train_val_split)
+
+from . import Mutant, Task
+
+# --------------------------------------------------------------------------
+# shared hidden data
+# --------------------------------------------------------------------------
+
+# The accuracy floor: the reference classifier trained with the student's
+# settings as the notebook trains its final models on the bundled data
+# (validation split of 1,000 drawn with seed 0, 30 epochs of batches of 256).
+FLOOR = 0.82
+FLOOR_EPOCHS, FLOOR_BATCH, FLOOR_SEED = 30, 256, 12
+
+
+@functools.lru_cache(maxsize=1)
+def bundled_split():
+    """(X_train, y_train, X_val, y_val) of fashion_mnist_small, preprocessed as the notebook does."""
+    data = load_dataset("fashion_mnist_small")
+    num_val = min(5000, len(data.y_train) // 10)
+    X_tr, y_tr, X_val, y_val = train_val_split(data.X_train, data.y_train, num_val,
+                                               np.random.default_rng(0))
+    _, X_tr, X_val = subtract_mean(flatten(X_tr) / 255.0, flatten(X_val) / 255.0)
+    return append_bias(X_tr), y_tr, append_bias(X_val), y_val
+
+
+def dev_images(num=40):
+    X_tr, y_tr, _, _ = bundled_split()
+    return X_tr[:num], y_tr[:num]
+
+
+# --------------------------------------------------------------------------
+# losses
+# --------------------------------------------------------------------------
+
+def _loss_cases(rng, reference, name, softmax):
+    def case(label, W, X, y, reg, **kw):
+        return Case(label, (W, X, y, reg), expected=tuple(reference(W, X, y, reg)),
+                    output_name="(loss, dW)", rtol=kw.get("rtol", 1e-6), atol=kw.get("atol", 1e-8))
+
+    cases = []
+    for _ in range(3):
+        N, D, C = int(rng.integers(2, 13)), int(rng.integers(1, 11)), int(rng.integers(2, 8))
+        W = rng.normal(size=(D, C)) * float(rng.uniform(0.01, 3.0))
+        X = rng.normal(size=(N, D)) * float(rng.uniform(0.5, 5.0))
+        y = rng.integers(0, C, size=N)
+        reg = float(rng.choice([0.0, rng.uniform(0.001, 2.0)]))
+        cases.append(case(f"random shapes (N={N}, D={D}, C={C}), reg={reg:.3g}", W, X, y, reg))
+    # classes that never appear among the labels
+    W, X = rng.normal(size=(4, 6)), rng.normal(size=(9, 4))
+    y = rng.choice([0, 2], size=9)
+    cases.append(case("6 classes, only classes 0 and 2 among the labels", W, X, y, 0.25))
+    # reg = 0 and a single example
+    W, X = rng.normal(size=(5, 3)), rng.normal(size=(7, 5))
+    cases.append(case("reg = 0", W, X, rng.integers(0, 3, size=7), 0.0))
+    W, X = rng.normal(size=(3, 4)), rng.normal(size=(1, 3))
+    cases.append(case("a single example", W, X, np.array([int(rng.integers(0, 4))]), 0.7))
+    # real images
+    X, y = dev_images()
+    W = 0.01 * rng.normal(size=(X.shape[1], 10))
+    cases.append(case("40 real images (bias trick applied), reg = 0.05", W, X, y, 0.05,
+                      atol=1e-10))
+    if softmax:
+        # rows of scores far apart: each row needs its own shift
+        N, C = 6, 5
+        offsets = rng.permutation(np.array([1e4, -1e4, 0.0, 5e3, 800.0, -800.0]))[:, None]
+        W = offsets + rng.normal(size=(N, C)) * 3.0
+        y = rng.integers(0, C, size=N)
+        cases.append(case("scores between -1e4 and 1e4, different in every row",
+                          W, np.eye(N), y, 0.0, atol=1e-8))
+        W, X, y = rng.normal(size=(5, 4)), rng.normal(size=(8, 5)), rng.integers(0, 4, 8)
+    else:
+        W, X, y = public._safe_svm_problem(int(rng.integers(0, 2 ** 31)), N=8)
+    cases.append(Case("random examples, reg = 0.2: dW matches the numerical gradient",
+                      (Ref("student", name), W, X, y, 0.2),
+                      call=Ref("public", "assignments.linear:loss_with_numeric_gradient"),
+                      check=public._gradient_agrees(1e-6)))
+    return cases
+
+
+def hidden_svm_naive(rng, ref):
+    return _loss_cases(rng, ref["svm_loss_vectorized"], "svm_loss_naive", softmax=False)
+
+
+def hidden_svm_vectorized(rng, ref):
+    return _loss_cases(rng, ref["svm_loss_vectorized"], "svm_loss_vectorized", softmax=False)
+
+
+def hidden_softmax_naive(rng, ref):
+    return _loss_cases(rng, ref["softmax_loss_vectorized"], "softmax_loss_naive", softmax=True)
+
+
+def hidden_softmax_vectorized(rng, ref):
+    return _loss_cases(rng, ref["softmax_loss_vectorized"], "softmax_loss_vectorized",
+                       softmax=True)
+
+
+_DISGUISED_LOOPS = ("np.vectorize", "numpy.vectorize", "np.apply_along_axis",
+                    "numpy.apply_along_axis")
+
+
+def no_loops_static(source, function):
+    findings = find_loops(source, function, banned_calls=_DISGUISED_LOOPS)
+    return [f"must be fully vectorized, but it contains {'; '.join(findings)}"] if findings else []
+
+
+# --------------------------------------------------------------------------
+# training loop and prediction
+# --------------------------------------------------------------------------
+
+def hidden_train(rng, ref):
+    cls = Ref("student", "LinearClassifier")
+    probe = Ref("public", "assignments.linear:sgd_probe")
+    cases = []
+    for k in range(3):
+        N, D, C = int(rng.integers(12, 31)), int(rng.integers(2, 7)), int(rng.integers(2, 6))
+        B = int(rng.integers(3, 11))
+        T = int(np.ceil(25 * N / B))
+        X, y = public._probe_data(rng, N, D, C)
+        seeds = tuple(int(s) for s in rng.integers(0, 2 ** 31, size=2))
+        glob = tuple(int(s) for s in rng.integers(0, 2 ** 31, size=2))
+        W0 = rng.normal(size=(D, C)) * 0.1 if k != 1 else None
+        reg = 0.0 if k == 2 else float(rng.uniform(0.001, 0.2))
+        lr = float(rng.uniform(0.05, 1.0))
+        cases.append(Case(f"{N} examples, {T} batches of {B}, lr {lr:.2f}, reg {reg:.3g}"
+                          + (", W starts as None" if W0 is None else ""), (cls,),
+                          dict(X=X, y=y, learning_rate=lr, reg=reg, num_iters=T, batch_size=B,
+                               seeds=(seeds[0], seeds[0], seeds[1]),
+                               global_seeds=(glob[0], glob[1], glob[0]), W0=W0, spread=True),
+                          call=probe, check=public.check_sgd_probe))
+    X, y = public._probe_data(rng, 10, 3, 3)
+    cases.append(Case("a single iteration with a batch of 1", (cls,),
+                      dict(X=X, y=y, learning_rate=0.3, reg=0.05, num_iters=1, batch_size=1,
+                           seeds=(int(rng.integers(0, 1000)),), global_seeds=(1,)),
+                      call=probe, check=public.check_sgd_probe))
+    return cases
+
+
+def hidden_predict(rng, ref):
+    cls = Ref("student", "LinearClassifier")
+    call = Ref("public", "assignments.linear:predict_probe")
+    reference = ref["LinearClassifier"]
+    cases = []
+    shapes = [(int(rng.integers(1, 20)), int(rng.integers(2, 9)), int(rng.integers(2, 8)))
+              for _ in range(3)] + [(1, 4, 3), (7, 3, 2)]
+    for N, D, C in shapes:
+        X = append_bias(rng.normal(size=(N, D - 1)) * float(rng.uniform(0.5, 50)))
+        W = rng.normal(size=(D, C))
+        W[-1] *= 5.0  # biases that matter
+        cases.append(Case(f"{N} examples, D={D}, {C} classes", (cls, W, X),
+                          expected=public.predict_probe(reference, W, X), output_name="y_pred",
+                          call=call))
+    return cases
+
+
+# --------------------------------------------------------------------------
+# the chosen hyperparameters: train the reference with them
+# --------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=64)
+def reference_accuracy(reference_cls, learning_rate, reg):
+    """Validation accuracy of the reference classifier trained with these settings.
+
+    Deterministic, so it is cached: a grading run (or a mutant run) trains
+    each setting once.
+    """
+    X_tr, y_tr, X_val, y_val = bundled_split()
+    num_iters = int(FLOOR_EPOCHS * len(y_tr) / FLOOR_BATCH)
+    clf = reference_cls()
+    with np.errstate(all="ignore"):
+        clf.train(X_tr, y_tr, learning_rate=learning_rate, reg=reg, num_iters=num_iters,
+                  batch_size=FLOOR_BATCH, rng=np.random.default_rng(FLOOR_SEED))
+        return float(np.mean(clf.predict(X_val) == y_val))
+
+
+def _floor_check(model, reference_cls):
+    structure = public.check_params_structure(model)
+
+    def check(out, case):
+        structure(out, case)
+        params = out[model]
+        acc = reference_accuracy(reference_cls, float(params["learning_rate"]),
+                                 float(params["reg"]))
+        if not acc >= FLOOR:
+            raise CheckFailed(
+                f"the reference {model} classifier trained with your best_params[{model!r}] "
+                f"(learning_rate={params['learning_rate']:g}, reg={params['reg']:g}) reaches "
+                f"validation accuracy {acc:.3f} on the bundled data, below the floor {FLOOR}")
+    return check
+
+
+def _hidden_tuned(model, class_name):
+    def hidden(rng, ref):
+        return [Case(f"accuracy floor: reference {class_name} trained with "
+                     f"best_params[{model!r}]", (Ref("student", "best_params"),),
+                     call=Ref("public", "assignments.checks:value_of"),
+                     check=_floor_check(model, ref[class_name]))]
+    return hidden
+
+
+TASKS = [
+    Task("svm_loss_naive", "svm_loss_naive",
+         visible=functools.partial(public.svm_loss_cases, "svm_loss_naive"),
+         hidden=hidden_svm_naive),
+    Task("svm_loss_vectorized", "svm_loss_vectorized",
+         visible=functools.partial(public.svm_loss_cases, "svm_loss_vectorized"),
+         hidden=hidden_svm_vectorized, static=no_loops_static),
+    Task("softmax_loss_naive", "softmax_loss_naive",
+         visible=functools.partial(public.softmax_loss_cases, "softmax_loss_naive"),
+         hidden=hidden_softmax_naive),
+    Task("softmax_loss_vectorized", "softmax_loss_vectorized",
+         visible=functools.partial(public.softmax_loss_cases, "softmax_loss_vectorized"),
+         hidden=hidden_softmax_vectorized, static=no_loops_static),
+    Task("train", "LinearClassifier", visible=public.train_cases, hidden=hidden_train,
+         answer_cell="linear_classifier_code"),
+    Task("predict", "LinearClassifier", visible=public.predict_cases, hidden=hidden_predict,
+         answer_cell="linear_classifier_code"),
+    # The cases read the variable best_params (every case has its own call).
+    Task("svm_tuned", "best_params", visible=functools.partial(public.best_params_cases, "svm"),
+         hidden=_hidden_tuned("svm", "LinearSVM"), answer_cell="best_params_code"),
+    Task("softmax_tuned", "best_params",
+         visible=functools.partial(public.best_params_cases, "softmax"),
+         hidden=_hidden_tuned("softmax", "Softmax"), answer_cell="best_params_code"),
+]
+
+# --------------------------------------------------------------------------
+# plausible bugs; each must be caught by its own test cell and no other
+# --------------------------------------------------------------------------
+
+_SVN = "svm_loss_naive_code"
+_SVV = "svm_loss_vectorized_code"
+_SMN = "softmax_loss_naive_code"
+_SMV = "softmax_loss_vectorized_code"
+_LC = "linear_classifier_code"
+_BP = "best_params_code"
+
+MUTANTS = [
+    # SVM, loops
+    Mutant("SVM naive: margin also counted for the correct class", "svm_loss_naive", _SVN,
+           "            if j == y[i]:\n                continue\n", ""),
+    Mutant("SVM naive: gradient not divided by N", "svm_loss_naive", _SVN,
+           "    dW /= num_train\n", ""),
+    Mutant("SVM naive: regularization gradient without the factor 2", "svm_loss_naive", _SVN,
+           "dW += 2 * reg * W", "dW += reg * W"),
+    Mutant("SVM naive: correct-class column gets +x", "svm_loss_naive", _SVN,
+           "dW[:, y[i]] -= X[i]", "dW[:, y[i]] += X[i]"),
+    Mutant("SVM naive: no margin (delta = 0)", "svm_loss_naive", _SVN,
+           "scores[j] - correct + 1.0", "scores[j] - correct"),
+    # SVM, vectorized
+    Mutant("SVM vectorized: correct class not zeroed in the margins", "svm_loss_vectorized",
+           _SVV, "    margins[rows, y] = 0.0\n", ""),
+    Mutant("SVM vectorized: correct class gets -1, not -(number of violations)",
+           "svm_loss_vectorized", _SVV,
+           "coeff[rows, y] = -np.sum(coeff, axis=1)", "coeff[rows, y] = -1.0"),
+    Mutant("SVM vectorized: gradient not divided by N", "svm_loss_vectorized", _SVV,
+           "dW = X.T @ coeff / num_train + 2 * reg * W", "dW = X.T @ coeff + 2 * reg * W"),
+    Mutant("SVM vectorized: regularization gradient without the factor 2",
+           "svm_loss_vectorized", _SVV, "+ 2 * reg * W", "+ reg * W"),
+    Mutant("SVM vectorized: correct scores not broadcast as a column", "svm_loss_vectorized",
+           _SVV, "scores[rows, y][:, np.newaxis]", "scores[rows, y]"),
+    Mutant("SVM vectorized: hidden Python loop", "svm_loss_vectorized", _SVV,
+           "loss = np.sum(margins) / num_train",
+           "loss = sum(float(np.sum(row)) for row in margins) / num_train"),
+    # softmax, loops
+    Mutant("softmax naive: no max shift (overflows)", "softmax_loss_naive", _SMN,
+           "shifted = scores - np.max(scores)", "shifted = scores"),
+    Mutant("softmax naive: gradient without -1 at the correct class", "softmax_loss_naive", _SMN,
+           "(p - (j == y[i])) * X[i]", "p * X[i]"),
+    Mutant("softmax naive: gradient not divided by N", "softmax_loss_naive", _SMN,
+           "    dW /= num_train\n", ""),
+    Mutant("softmax naive: regularization gradient without the factor 2", "softmax_loss_naive",
+           _SMN, "dW += 2 * reg * W", "dW += reg * W"),
+    Mutant("softmax naive: unshifted correct score in the loss", "softmax_loss_naive", _SMN,
+           "np.log(total) - shifted[y[i]]", "np.log(total) - scores[y[i]]"),
+    # softmax, vectorized
+    Mutant("softmax vectorized: no max shift (overflows)", "softmax_loss_vectorized", _SMV,
+           "shifted = scores - np.max(scores, axis=1, keepdims=True)", "shifted = scores"),
+    Mutant("softmax vectorized: shift by the global max, not each row's", "softmax_loss_vectorized",
+           _SMV, "np.max(scores, axis=1, keepdims=True)", "np.max(scores)"),
+    Mutant("softmax vectorized: log-sum without keepdims", "softmax_loss_vectorized", _SMV,
+           "np.sum(np.exp(shifted), axis=1, keepdims=True)", "np.sum(np.exp(shifted), axis=1)"),
+    Mutant("softmax vectorized: gradient without -1 at the correct class",
+           "softmax_loss_vectorized", _SMV, "    dscores[rows, y] -= 1.0\n", ""),
+    Mutant("softmax vectorized: gradient not divided by N", "softmax_loss_vectorized", _SMV,
+           "dW = X.T @ dscores / num_train", "dW = X.T @ dscores"),
+    Mutant("softmax vectorized: hidden Python loop", "softmax_loss_vectorized", _SMV,
+           "loss = -np.sum(log_probs[rows, y]) / num_train",
+           "loss = -sum(log_probs[i, y[i]] for i in rows) / num_train"),
+    # training loop
+    Mutant("train: batches from the global np.random", "train", _LC,
+           "idx = rng.integers(0, num_train, size=batch_size)",
+           "idx = np.random.randint(0, num_train, size=batch_size)"),
+    Mutant("train: the same first rows in every batch", "train", _LC,
+           "idx = rng.integers(0, num_train, size=batch_size)", "idx = np.arange(batch_size)"),
+    Mutant("train: a freshly seeded generator at every step", "train", _LC,
+           "idx = rng.integers(0, num_train, size=batch_size)",
+           "idx = np.random.default_rng(0).integers(0, num_train, size=batch_size)"),
+    Mutant("train: gradient ascent", "train", _LC,
+           "self.W - learning_rate * dW", "self.W + learning_rate * dW"),
+    Mutant("train: reg not passed to the loss", "train", _LC,
+           "            loss, dW = self.loss(X_batch, y_batch, reg)\n",
+           "            loss, dW = self.loss(X_batch, y_batch, 0.0)\n"),
+    Mutant("train: labels not taken from the batch rows", "train", _LC,
+           "X_batch, y_batch = X[idx], y[idx]", "X_batch, y_batch = X[idx], y[:batch_size]"),
+    # prediction
+    Mutant("predict: argmin", "predict", _LC,
+           "np.argmax(X @ self.W, axis=1)", "np.argmin(X @ self.W, axis=1)"),
+    Mutant("predict: argmax over examples (axis 0)", "predict", _LC,
+           "np.argmax(X @ self.W, axis=1)", "np.argmax(X @ self.W, axis=0)"),
+    Mutant("predict: bias row ignored", "predict", _LC,
+           "np.argmax(X @ self.W, axis=1)", "np.argmax(X[:, :-1] @ self.W[:-1], axis=1)"),
+    Mutant("predict: returns the best score, not its class", "predict", _LC,
+           "np.argmax(X @ self.W, axis=1)", "np.max(X @ self.W, axis=1)"),
+    # chosen hyperparameters
+    Mutant("best_params: SVM learning rate 1000x too small", "svm_tuned", _BP,
+           '"svm": {"learning_rate": 0.1,', '"svm": {"learning_rate": 1e-4,'),
+    Mutant("best_params: SVM regularization far too strong", "svm_tuned", _BP,
+           '"svm": {"learning_rate": 0.1, "reg": 1e-4}',
+           '"svm": {"learning_rate": 0.1, "reg": 10.0}'),
+    Mutant("best_params: SVM key misspelt", "svm_tuned", _BP,
+           '"svm": {"learning_rate": 0.1,', '"svm": {"lr": 0.1,'),
+    Mutant("best_params: softmax learning rate 1000x too small", "softmax_tuned", _BP,
+           '"softmax": {"learning_rate": 0.3,', '"softmax": {"learning_rate": 3e-4,'),
+    Mutant("best_params: softmax regularization far too strong", "softmax_tuned", _BP,
+           '"softmax": {"learning_rate": 0.3, "reg": 1e-5}',
+           '"softmax": {"learning_rate": 0.3, "reg": 10.0}'),
+    Mutant("best_params: softmax reg negative", "softmax_tuned", _BP,
+           '"reg": 1e-5}', '"reg": -1e-5}'),
+]
+
+DEMO_BUG = MUTANTS[17]  # softmax vectorized: shift by the global max
