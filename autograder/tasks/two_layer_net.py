@@ -1,0 +1,438 @@
+"""Hidden cases and mutants of notebook 03_two_layer_net.  Instructor-only."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from assignments import two_layer as public
+from assignments.checks import Case, CheckFailed, Ref
+
+from . import Mutant, Task
+
+A = "03_two_layer_net"
+
+# --------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------
+
+
+def _shape(rng, n=None, max_extra=3):
+    """(N, d1, ..., dk) with 0..max_extra extra dimensions of size 1..4."""
+    n = int(rng.integers(1, 7)) if n is None else n
+    extra = tuple(int(d) for d in rng.integers(1, 5, size=int(rng.integers(1, max_extra + 1))))
+    return (n,) + extra
+
+
+def _with_zeros(rng, shape, scale=2.0):
+    """Normal values with about a quarter of the entries exactly 0."""
+    x = rng.normal(size=shape) * scale
+    x[rng.random(shape) < 0.25] = 0.0
+    return x
+
+
+# --------------------------------------------------------------------------
+# layers
+# --------------------------------------------------------------------------
+
+def hidden_affine_forward(rng, ref):
+    fwd = ref["affine_forward"]
+    cases = []
+    for label, shape in (("random shape", _shape(rng)), ("inputs (3, 2, 3, 4)", (3, 2, 3, 4)),
+                         ("a single example with extra dimensions", _shape(rng, n=1)),
+                         ("plain rows (N, D)", (int(rng.integers(2, 6)), int(rng.integers(1, 8))))):
+        D = int(np.prod(shape[1:]))
+        M = int(rng.integers(1, 6))
+        x, w, b = rng.normal(size=shape), rng.normal(size=(D, M)), rng.normal(size=M)
+        cases.append(Case(f"{label}: x {shape}, w {(D, M)}", (x, w, b), expected=fwd(x, w, b),
+                          output_name="(out, cache)"))
+    return cases
+
+
+def hidden_affine_backward(rng, ref):
+    bwd = ref["affine_backward"]
+    cases = []
+    for label, shape in (("random shape", _shape(rng)), ("inputs (2, 3, 1, 5)", (2, 3, 1, 5)),
+                         ("a single example", _shape(rng, n=1)),
+                         ("plain rows (N, D)", (int(rng.integers(2, 6)), int(rng.integers(1, 8))))):
+        D = int(np.prod(shape[1:]))
+        M = int(rng.integers(1, 6))
+        x, w, b = rng.normal(size=shape), rng.normal(size=(D, M)), rng.normal(size=M)
+        dout = rng.normal(size=(shape[0], M))
+        cases.append(Case(f"{label}: x {shape}, w {(D, M)}", (dout, (x, w, b)),
+                          expected=bwd(dout, (x, w, b)), output_name="(dx, dw, db)"))
+    # N == M, so summing db over the wrong axis keeps the right shape
+    x, w, b = rng.normal(size=(3, 2, 2)), rng.normal(size=(4, 3)), rng.normal(size=3)
+    dout = rng.normal(size=(3, 3))
+    cases.append(Case("as many examples as outputs", (dout, (x, w, b)),
+                      expected=bwd(dout, (x, w, b)), output_name="(dx, dw, db)"))
+    return cases
+
+
+def hidden_relu_forward(rng, ref):
+    fwd = ref["relu_forward"]
+    cases = []
+    for label, x in (("random shape with zeros", _with_zeros(rng, _shape(rng))),
+                     ("all inputs negative", -np.abs(rng.normal(size=_shape(rng))) - 0.1),
+                     ("a single example", rng.normal(size=_shape(rng, n=1))),
+                     ("large values", rng.normal(size=(4, 5)) * 1e3)):
+        cases.append(Case(f"{label}: x {x.shape}", (x,), expected=fwd(x),
+                          output_name="(out, cache)"))
+    return cases
+
+
+def hidden_relu_backward(rng, ref):
+    bwd = ref["relu_backward"]
+    cases = []
+    for label, x in (("random shape with exact zeros", _with_zeros(rng, _shape(rng))),
+                     ("all inputs negative", -np.abs(rng.normal(size=_shape(rng))) - 0.1),
+                     ("all inputs exactly 0", np.zeros(_shape(rng))),
+                     ("a single example", _with_zeros(rng, _shape(rng, n=1)))):
+        dout = rng.normal(size=x.shape)
+        cases.append(Case(f"{label}: x {x.shape}", (dout, x), expected=bwd(dout, x),
+                          output_name="dx"))
+    return cases
+
+
+def hidden_sigmoid_forward(rng, ref):
+    fwd = ref["sigmoid_forward"]
+    cases = []
+    for label, x in (("random shape", rng.normal(size=_shape(rng)) * 3),
+                     ("large magnitudes", rng.normal(size=(3, 4)) * 500),
+                     ("a single example", rng.normal(size=_shape(rng, n=1))),
+                     ("extreme values", np.array([[-745.0, -710.0, 0.0, 710.0, 1e4]]))):
+        cases.append(Case(f"{label}: x {x.shape}", (x,), expected=fwd(x), atol=1e-12,
+                          output_name="(out, cache)"))
+    return cases
+
+
+def hidden_sigmoid_backward(rng, ref):
+    bwd = ref["sigmoid_backward"]
+    cases = []
+    for label, shape in (("random shape", _shape(rng)), ("a single example", _shape(rng, n=1)),
+                         ("plain rows", (5, 3))):
+        s = rng.uniform(0, 1, size=shape)
+        dout = rng.normal(size=shape)
+        cases.append(Case(f"{label}: {shape}", (dout, s), expected=bwd(dout, s), output_name="dx"))
+    s = np.array([0.0, 1.0, 0.5, 1e-9])
+    dout = np.array([2.0, -3.0, 4.0, 1.0])
+    cases.append(Case("saturated outputs 0 and 1", (dout, s), expected=bwd(dout, s),
+                      output_name="dx"))
+    return cases
+
+
+def hidden_softmax(rng, ref):
+    loss_fn = ref["softmax_loss"]
+    cases = []
+    for _ in range(2):
+        n, c = int(rng.integers(2, 9)), int(rng.integers(2, 8))
+        s = rng.normal(size=(n, c)) * float(rng.uniform(0.5, 5))
+        y = rng.integers(0, c, size=n)
+        cases.append(Case(f"{n} examples x {c} classes", (s, y), expected=loss_fn(s, y),
+                          output_name="(loss, dscores)"))
+    s = rng.normal(size=(4, 6)) * 20 + rng.choice([-800.0, 900.0], size=(4, 1))
+    y = rng.integers(0, 6, size=4)
+    cases.append(Case("scores in the hundreds (overflow)", (s, y), expected=loss_fn(s, y),
+                      output_name="(loss, dscores)"))
+    s1 = rng.normal(size=(1, 5))
+    cases.append(Case("a single example", (s1, np.array([3])), expected=loss_fn(s1, np.array([3])),
+                      output_name="(loss, dscores)"))
+    s = np.array([[50.0, -50.0, 0.0], [1.0, 1.0, 1.0]])
+    y = np.array([1, 0])
+    cases.append(Case("a very confident wrong prediction", (s, y), expected=loss_fn(s, y),
+                      output_name="(loss, dscores)"))
+    return cases
+
+
+def hidden_svm(rng, ref):
+    loss_fn = ref["svm_loss"]
+    cases = []
+    for _ in range(2):
+        n, c = int(rng.integers(2, 9)), int(rng.integers(2, 8))
+        s = rng.normal(size=(n, c)) * 2
+        y = rng.integers(0, c, size=n)
+        cases.append(Case(f"{n} examples x {c} classes", (s, y), expected=loss_fn(s, y),
+                          output_name="(loss, dscores)"))
+    s = rng.integers(-2, 3, size=(6, 4)).astype(np.float64)
+    y = rng.integers(0, 4, size=6)
+    cases.append(Case("integer scores: some margins exactly 0", (s, y), expected=loss_fn(s, y),
+                      output_name="(loss, dscores)"))
+    s1 = rng.normal(size=(1, 4))
+    cases.append(Case("a single example", (s1, np.array([2])), expected=loss_fn(s1, np.array([2])),
+                      output_name="(loss, dscores)"))
+    s = np.array([[10.0, 0.0, 0.0], [0.0, 10.0, -5.0]])
+    y = np.array([0, 1])
+    cases.append(Case("every margin satisfied: zero loss", (s, y), expected=loss_fn(s, y),
+                      output_name="(loss, dscores)"))
+    return cases
+
+
+# --------------------------------------------------------------------------
+# the network
+# --------------------------------------------------------------------------
+
+NET = Ref("student", "TwoLayerNet")
+
+
+def hidden_init(rng, ref):
+    call = Ref("public", "assignments.two_layer:init_params")
+    cases = []
+    for d, h, c, ws in ((200, 20, 3, 0.1), (64, 100, 10, 1e-3), (30, 40, 25, 2.0)):
+        seed = int(rng.integers(0, 2**31))
+        cases.append(Case(f"TwoLayerNet({d}, {h}, {c}, weight_scale={ws})", (NET, d, h, c, ws, seed),
+                          call=call, check=public._init_property(d, h, c, ws)))
+    return cases
+
+
+def _random_params(rng, D, H, C, scale=1.0):
+    return {"W1": rng.normal(size=(D, H)) * scale, "b1": rng.normal(size=H) * scale,
+            "W2": rng.normal(size=(H, C)) * scale, "b2": rng.normal(size=C) * scale}
+
+
+def hidden_loss(rng, ref):
+    cls = ref["TwoLayerNet"]
+    loss_call = Ref("public", "assignments.two_layer:two_layer_loss")
+    scores_call = Ref("public", "assignments.two_layer:two_layer_scores")
+    cases = []
+
+    def loss_case(label, params, X, y, reg, activation=None):
+        expected = public.two_layer_loss(cls, params, X, y, reg, activation)
+        cases.append(Case(label, (NET, params, X, y, reg, activation), call=loss_call,
+                          expected=expected, output_name="(loss, grads)"))
+
+    shape = _shape(rng, n=5)
+    D = int(np.prod(shape[1:]))
+    params = _random_params(rng, D, 6, 4)
+    X = rng.normal(size=shape)
+    y = rng.integers(0, 4, size=5)
+    expected = public.two_layer_scores(cls, params, X)
+    cases.append(Case(f"scores (y=None), inputs {shape}", (NET, params, X), call=scores_call,
+                      expected=expected, output_name="scores"))
+    loss_case(f"inputs {shape}, reg = 0", params, X, y, 0.0)
+    loss_case(f"inputs {shape}, reg = 0.05", params, X, y, 0.05)
+    p1 = _random_params(rng, 12, 3, 5)
+    loss_case("a single example (1, 3, 4), reg = 0.2", p1, rng.normal(size=(1, 3, 4)),
+              np.array([4]), 0.2)
+    p2 = _random_params(rng, 8, 5, 3)
+    p2["b1"] = -100.0 - np.abs(p2["b1"])
+    loss_case("every hidden unit dead (b1 very negative)", p2, rng.normal(size=(4, 8)),
+              rng.integers(0, 3, size=4), 0.1)
+    p3 = _random_params(rng, 7, 4, 3)
+    loss_case("sigmoid hidden activation, reg = 0.01", p3, rng.normal(size=(3, 7)),
+              rng.integers(0, 3, size=3), 0.01, activation="sigmoid")
+    return cases
+
+
+# --------------------------------------------------------------------------
+# the tuned model: trained on the grader's side with the reference network
+# --------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def grader_split():
+    """The fixed split of the bundled dataset the chosen hyperparameters are judged on."""
+    from assignments.data import load_dataset
+
+    r = public.GRADER_RECIPE
+    return public.prepare_data(load_dataset("fashion_mnist_small"), r["num_train"], r["num_val"],
+                               np.random.default_rng(2026), num_test=10)
+
+
+def train_reference(cls, hp) -> float:
+    """Best validation accuracy of the reference net trained with ``hp`` (the recipe applies).
+
+    Training is deterministic, so results are remembered per (class, hyperparameters).
+    """
+    key = (id(cls),) + tuple(float(hp[k]) for k in public.HYPERPARAMETER_KEYS)
+    if key not in _TRAINED:
+        _TRAINED[key] = _train_reference(cls, hp)
+    return _TRAINED[key]
+
+
+_TRAINED: dict = {}
+
+
+def _train_reference(cls, hp) -> float:
+    from assignments.solver import Solver
+
+    r = public.GRADER_RECIPE
+    data = grader_split()
+    D = int(np.prod(data["X_train"].shape[1:]))
+    with public.reference_layers(cls):
+        net = cls(D, int(min(hp["hidden_dim"], r["max_hidden_dim"])), 10,
+                  weight_scale=r["weight_scale"], reg=float(hp["reg"]),
+                  rng=np.random.default_rng(0))
+        with np.errstate(all="ignore"):
+            solver = Solver(net, data, rng=np.random.default_rng(1),
+                            optim_config={"learning_rate": float(hp["learning_rate"])},
+                            lr_decay=r["lr_decay"], batch_size=r["batch_size"],
+                            num_epochs=int(min(hp["num_epochs"], r["max_epochs"])),
+                            progress=False).train()
+    return solver.best_val_acc
+
+
+def hidden_tuned(rng, ref):
+    cls = ref["TwoLayerNet"]
+    r = public.GRADER_RECIPE
+
+    def check(out, case):
+        public._hyperparameter_format(out, case)
+        acc = train_reference(cls, out)
+        if acc < r["min_val_acc"]:
+            raise CheckFailed(
+                f"a fresh network trained with these hyperparameters (hidden_dim capped at "
+                f"{r['max_hidden_dim']}, at most {r['max_epochs']} epochs, "
+                f"{r['num_train']} training images) reached validation accuracy {acc:.3f}, "
+                f"below the floor {r['min_val_acc']:.2f}")
+
+    return [Case("accuracy floor: the reference network trained with your hyperparameters "
+                 "on the bundled data", (), check=check)]
+
+
+TASKS = [
+    Task("affine_forward", "affine_forward", visible=public.affine_forward_cases,
+         hidden=hidden_affine_forward),
+    Task("affine_backward", "affine_backward", visible=public.affine_backward_cases,
+         hidden=hidden_affine_backward),
+    Task("relu_forward", "relu_forward", visible=public.relu_forward_cases,
+         hidden=hidden_relu_forward),
+    Task("relu_backward", "relu_backward", visible=public.relu_backward_cases,
+         hidden=hidden_relu_backward),
+    Task("sigmoid_forward", "sigmoid_forward", visible=public.sigmoid_forward_cases,
+         hidden=hidden_sigmoid_forward),
+    Task("sigmoid_backward", "sigmoid_backward", visible=public.sigmoid_backward_cases,
+         hidden=hidden_sigmoid_backward),
+    Task("softmax_loss", "softmax_loss", visible=public.softmax_loss_cases, hidden=hidden_softmax),
+    Task("svm_loss", "svm_loss", visible=public.svm_loss_cases, hidden=hidden_svm),
+    Task("two_layer_init", "TwoLayerNet", visible=public.two_layer_init_cases, hidden=hidden_init),
+    Task("two_layer_loss", "TwoLayerNet", visible=public.two_layer_loss_cases, hidden=hidden_loss),
+    Task("tuned_model", "chosen_hyperparameters", visible=public.hyperparameter_cases,
+         hidden=hidden_tuned),
+]
+
+# --------------------------------------------------------------------------
+# plausible bugs; each must be caught by its own test cell and no other
+# --------------------------------------------------------------------------
+
+_AF, _AB = "affine_forward_code", "affine_backward_code"
+_RF, _RB = "relu_forward_code", "relu_backward_code"
+_SF, _SB = "sigmoid_forward_code", "sigmoid_backward_code"
+_SM, _SV = "softmax_loss_code", "svm_loss_code"
+_NET = "two_layer_net_code"
+_HP = "chosen_hyperparameters_code"
+
+MUTANTS = [
+    # affine forward
+    Mutant("affine forward: inputs not flattened", "affine_forward", _AF,
+           "x_rows = x.reshape(x.shape[0], -1)", "x_rows = x"),
+    Mutant("affine forward: bias not added", "affine_forward", _AF,
+           "out = x_rows @ w + b", "out = x_rows @ w"),
+    Mutant("affine forward: cache holds the flattened x", "affine_forward", _AF,
+           "cache = (x, w, b)", "cache = (x_rows, w, b)"),
+    Mutant("affine forward: flattened in column-major order", "affine_forward", _AF,
+           "x.reshape(x.shape[0], -1)", "x.reshape(x.shape[0], -1, order=\"F\")"),
+    # affine backward
+    Mutant("affine backward: dx not reshaped to the input shape", "affine_backward", _AB,
+           "dx = (dout @ w.T).reshape(x.shape)", "dx = dout @ w.T"),
+    Mutant("affine backward: db summed over the wrong axis", "affine_backward", _AB,
+           "db = np.sum(dout, axis=0)", "db = np.sum(dout, axis=1)"),
+    Mutant("affine backward: db averaged instead of summed", "affine_backward", _AB,
+           "db = np.sum(dout, axis=0)", "db = np.mean(dout, axis=0)"),
+    Mutant("affine backward: dw divided by N", "affine_backward", _AB,
+           "dw = x_rows.T @ dout", "dw = x_rows.T @ dout / x.shape[0]"),
+    # ReLU forward
+    Mutant("relu forward: np.max (a reduction) instead of np.maximum", "relu_forward", _RF,
+           "out = np.maximum(x, 0)", "out = np.max(x, 0)"),
+    Mutant("relu forward: absolute value", "relu_forward", _RF,
+           "out = np.maximum(x, 0)", "out = np.abs(x)"),
+    Mutant("relu forward: zeroes the input in place", "relu_forward", _RF,
+           "out = np.maximum(x, 0)", "out = x\n    out[out < 0] = 0"),
+    # ReLU backward
+    Mutant("relu backward: gradient passed where x == 0", "relu_backward", _RB,
+           "dx = dout * (x > 0)", "dx = dout * (x >= 0)"),
+    Mutant("relu backward: upstream gradient ignored", "relu_backward", _RB,
+           "dx = dout * (x > 0)", "dx = (x > 0) * 1.0"),
+    Mutant("relu backward: multiplies by the output instead of the mask", "relu_backward", _RB,
+           "dx = dout * (x > 0)", "dx = dout * np.maximum(x, 0)"),
+    Mutant("relu backward: edits dout in place", "relu_backward", _RB,
+           "dx = dout * (x > 0)", "dx = dout\n    dx[x <= 0] = 0"),
+    # sigmoid forward
+    Mutant("sigmoid forward: e^x / (1 + e^x), nan for large x", "sigmoid_forward", _SF,
+           "out = np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))",
+           "out = np.exp(x) / (1.0 + np.exp(x))"),
+    Mutant("sigmoid forward: branches swapped", "sigmoid_forward", _SF,
+           "np.where(x >= 0,", "np.where(x < 0,"),
+    Mutant("sigmoid forward: exp(-x) instead of exp(-|x|)", "sigmoid_forward", _SF,
+           "z = np.exp(-np.abs(x))", "z = np.exp(-x)"),
+    # sigmoid backward
+    Mutant("sigmoid backward: upstream gradient ignored", "sigmoid_backward", _SB,
+           "dx = dout * s * (1.0 - s)", "dx = s * (1.0 - s)"),
+    Mutant("sigmoid backward: derivative (1 - s) only", "sigmoid_backward", _SB,
+           "dx = dout * s * (1.0 - s)", "dx = dout * (1.0 - s)"),
+    Mutant("sigmoid backward: sigmoid applied to the cached output again", "sigmoid_backward",
+           _SB, "dx = dout * s * (1.0 - s)",
+           "t = 1.0 / (1.0 + np.exp(-s))\n    dx = dout * t * (1.0 - t)"),
+    # softmax
+    Mutant("softmax: gradient not divided by N", "softmax_loss", _SM,
+           "    dscores /= N\n", ""),
+    Mutant("softmax: no max shift, overflow", "softmax_loss", _SM,
+           "shifted = scores - np.max(scores, axis=1, keepdims=True)", "shifted = scores"),
+    Mutant("softmax: loss summed instead of averaged", "softmax_loss", _SM,
+           "loss = -np.mean(", "loss = -np.sum("),
+    Mutant("softmax: gradient sign flipped at the correct class", "softmax_loss", _SM,
+           "dscores[np.arange(N), y] -= 1.0", "dscores[np.arange(N), y] += 1.0"),
+    # SVM
+    Mutant("svm: correct class not excluded from the sum", "svm_loss", _SV,
+           "    margins[rows, y] = 0.0\n", ""),
+    Mutant("svm: margin of exactly 0 counted", "svm_loss", _SV,
+           "positive = margins > 0", "positive = margins >= 0"),
+    Mutant("svm: gradient not divided by N", "svm_loss", _SV,
+           "    dscores /= N\n", ""),
+    Mutant("svm: no gradient for the correct class", "svm_loss", _SV,
+           "dscores[rows, y] = -np.sum(positive, axis=1)", "dscores[rows, y] = 0.0"),
+    Mutant("svm: margin 0 instead of 1", "svm_loss", _SV,
+           "margins = scores - scores[rows, y][:, np.newaxis] + 1.0",
+           "margins = scores - scores[rows, y][:, np.newaxis]"),
+    # TwoLayerNet.__init__
+    Mutant("init: biases random instead of zero", "two_layer_init", _NET,
+           "self.params[\"b1\"] = np.zeros(hidden_dim)",
+           "self.params[\"b1\"] = weight_scale * rng.standard_normal(hidden_dim)"),
+    Mutant("init: weight_scale ignored", "two_layer_init", _NET,
+           "self.params[\"W1\"] = weight_scale * rng.standard_normal(",
+           "self.params[\"W1\"] = rng.standard_normal("),
+    Mutant("init: global numpy RNG instead of rng", "two_layer_init", _NET,
+           "weight_scale * rng.standard_normal((hidden_dim, num_classes))",
+           "weight_scale * np.random.standard_normal((hidden_dim, num_classes))"),
+    Mutant("init: W2 transposed", "two_layer_init", _NET,
+           "rng.standard_normal((hidden_dim, num_classes))",
+           "rng.standard_normal((num_classes, hidden_dim))"),
+    # TwoLayerNet.loss
+    Mutant("loss: regularization gradient missing for W1", "two_layer_loss", _NET,
+           "\"W1\": dW1 + 2 * self.reg * W1", "\"W1\": dW1"),
+    Mutant("loss: regularization gradient without the factor 2", "two_layer_loss", _NET,
+           "\"W2\": dW2 + 2 * self.reg * W2", "\"W2\": dW2 + self.reg * W2"),
+    Mutant("loss: biases regularized", "two_layer_loss", _NET,
+           "np.sum(W1 * W1) + np.sum(W2 * W2))",
+           "np.sum(W1 * W1) + np.sum(W2 * W2) + np.sum(b1 * b1))"),
+    Mutant("loss: regularization missing from the loss value", "two_layer_loss", _NET,
+           "loss = data_loss + self.reg * (np.sum(W1 * W1) + np.sum(W2 * W2))",
+           "loss = data_loss"),
+    Mutant("loss: activation skipped on the way forward", "two_layer_loss", _NET,
+           "scores, cache_2 = affine_forward(hidden, W2, b2)",
+           "scores, cache_2 = affine_forward(hidden_in, W2, b2)"),
+    Mutant("loss: activation's backward skipped", "two_layer_loss", _NET,
+           "dhidden_in = act_backward(dhidden, cache_act)", "dhidden_in = dhidden"),
+    Mutant("loss: self.activation ignored (always ReLU)", "two_layer_loss", _NET,
+           "self.activation or (relu_forward, relu_backward)", "(relu_forward, relu_backward)"),
+    # chosen hyperparameters
+    Mutant("hyperparameters: learning rate 100x too small", "tuned_model", _HP,
+           "\"learning_rate\": 0.8", "\"learning_rate\": 0.008"),
+    Mutant("hyperparameters: learning rate 100x too large", "tuned_model", _HP,
+           "\"learning_rate\": 0.8", "\"learning_rate\": 80.0"),
+    Mutant("hyperparameters: regularization far too strong", "tuned_model", _HP,
+           "\"reg\": 1e-4", "\"reg\": 0.5"),
+    Mutant("hyperparameters: hidden layer of 2 units", "tuned_model", _HP,
+           "\"hidden_dim\": 256", "\"hidden_dim\": 2"),
+]
+
+DEMO_BUG = MUTANTS[4]  # affine backward: dx not reshaped to the input shape

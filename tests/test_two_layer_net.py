@@ -1,0 +1,144 @@
+"""Notebook 3's helper module: visible checks, adapters, data, pictures; the grader's recipe."""
+
+import io
+import contextlib
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from assignments import layers
+from assignments import two_layer as T
+from assignments.checks import CheckFailed
+
+
+@pytest.fixture(scope="module")
+def ref():
+    from autograder.notebooks import reference_namespace
+
+    return reference_namespace("03_two_layer_net")
+
+
+@pytest.mark.parametrize("name", ["affine_forward", "affine_backward", "relu_forward",
+                                  "relu_backward", "sigmoid_forward", "sigmoid_backward",
+                                  "softmax_loss", "svm_loss"])
+def test_visible_checks_pass_the_library_layers(name):
+    getattr(T, f"check_{name}")(getattr(layers, name))
+
+
+def test_visible_checks_reject_a_wrong_layer():
+    def relu_backward_at_zero(dout, cache):
+        return dout * (cache >= 0)
+
+    with pytest.raises(CheckFailed, match="x == 0"):
+        T.check_relu_backward(relu_backward_at_zero)
+
+
+def test_network_checks_pass_the_reference(ref):
+    T.check_two_layer_init(ref["TwoLayerNet"])
+    T.check_two_layer_loss(ref["TwoLayerNet"])
+    T.check_hyperparameters(ref["chosen_hyperparameters"])
+
+
+def _namespace_with_broken_layers():
+    """A class defined in its own namespace whose layer names point at broken functions."""
+    ns = {"np": np}
+    exec("""
+def affine_forward(x, w, b):
+    raise RuntimeError("broken student layer")
+
+class Net:
+    def __init__(self, D, H, C, weight_scale=1e-3, reg=0.0, rng=None, activation=None):
+        self.params = {"W1": np.zeros((D, H)), "b1": np.zeros(H),
+                       "W2": np.zeros((H, C)), "b2": np.zeros(C)}
+        self.reg = reg
+        self.activation = activation
+
+    def loss(self, X, y=None):
+        a, c1 = affine_forward(X, self.params["W1"], self.params["b1"])
+        h, c2 = relu_forward(a)
+        s, c3 = affine_forward(h, self.params["W2"], self.params["b2"])
+        if y is None:
+            return s
+        raise RuntimeError("not needed")
+""", ns)
+    return ns
+
+
+def test_reference_layers_swap_and_restore_the_names():
+    ns = _namespace_with_broken_layers()
+    broken = ns["affine_forward"]
+    params, X, _ = T.toy_net()
+    scores = T.two_layer_scores(ns["Net"], params, X)
+    np.testing.assert_allclose(scores, T.TOY_SCORES)
+    assert ns["affine_forward"] is broken
+    assert "relu_forward" not in ns  # names that did not exist are removed again
+    with pytest.raises(RuntimeError, match="not needed"):
+        T.two_layer_loss(ns["Net"], params, X, np.array([0, 1]))
+    assert ns["affine_forward"] is broken
+
+
+def test_adapters_return_plain_data(ref):
+    params, X, y = T.toy_net()
+    loss, grads = T.two_layer_loss(ref["TwoLayerNet"], params, X, y, 0.1)
+    assert isinstance(grads, dict) and set(grads) == set(params)
+    assert loss == pytest.approx(T.TOY_LOSS + 1.3)
+    first, again, other = T.init_params(ref["TwoLayerNet"], 6, 4, 3, 0.1, 0)
+    assert all(isinstance(v, np.ndarray) for v in first.values())
+    np.testing.assert_array_equal(first["W1"], again["W1"])
+    assert not np.array_equal(first["W1"], other["W1"])
+
+
+def test_prepare_data_centres_on_the_training_mean():
+    from assignments.data import load_dataset
+
+    data = T.prepare_data(load_dataset("fashion_mnist_small"), 500, 200,
+                          np.random.default_rng(0), num_test=100)
+    assert data["X_train"].shape == (500, 1, 28, 28)
+    assert data["X_val"].shape == (200, 1, 28, 28) and data["X_test"].shape == (100, 1, 28, 28)
+    np.testing.assert_allclose(data["X_train"].mean(axis=0), 0, atol=1e-12)
+    assert data["X_train"].dtype == np.float64
+    assert data["mean_image"].shape == (1, 28, 28)
+    assert np.abs(data["X_val"].mean()) < 0.05
+
+
+def test_spiral_and_pictures_print_their_numbers(ref):
+    from assignments import monitor
+    from assignments.solver import Solver
+
+    rng = np.random.default_rng(0)
+    X, y = T.make_spiral(30, 3, rng)
+    assert X.shape == (90, 2) and np.bincount(y).tolist() == [30, 30, 30]
+    data = {"X_train": X, "y_train": y, "X_val": X, "y_val": y}
+    runs = {}
+    for name, pair in (("relu", None), ("sigmoid", layers.ACTIVATIONS["sigmoid"])):
+        net = ref["TwoLayerNet"](2, 8, 3, weight_scale=0.5, reg=0.0,
+                                 rng=np.random.default_rng(1), activation=pair)
+        runs[name] = Solver(net, data, rng=np.random.default_rng(2),
+                            optim_config={"learning_rate": 0.5}, batch_size=30, num_epochs=3,
+                            progress=False).train()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        monitor.plot_training(runs["relu"], "relu")
+        monitor.compare_runs(runs)
+        monitor.plot_update_ratios(runs["relu"])
+        monitor.plot_gradient_magnitudes(runs)
+        local = {n: T.hidden_local_gradients(r.model.params, X, layers.ACTIVATIONS[n])
+                 for n, r in runs.items()}
+        monitor.plot_local_gradients(local)
+        monitor.plot_activation_functions(layers.ACTIVATIONS)
+        monitor.show_weights(runs["relu"].model.params["W1"], (1, 2, 1))
+        T.plot_decision_regions(runs["relu"].model, X, y)
+    plt.close("all")
+    text = out.getvalue()
+    for expected in ("best val", "median update ratio", "W1 / W2", "% dead units", "max slope"):
+        assert expected in text
+
+
+def test_grader_recipe_separates_good_from_bad_hyperparameters(ref):
+    from autograder.tasks.two_layer_net import train_reference
+
+    good = ref["chosen_hyperparameters"]()
+    floor = T.GRADER_RECIPE["min_val_acc"]
+    assert train_reference(ref["TwoLayerNet"], good) >= floor
+    assert train_reference(ref["TwoLayerNet"], {**good, "learning_rate": 0.005}) < floor
