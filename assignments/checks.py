@@ -305,7 +305,7 @@ def run_cases(fn, cases, name=None, namespace=None, quiet=False):
     """
     cases = list(cases)
     # the function itself is only called by cases without their own ``call``
-    if not callable(fn) and any(c.call is None for c in cases):
+    if not callable(fn) and (not cases or any(c.call is None for c in cases)):
         raise CheckFailed(f"expected a function, got {_type_name(fn)}")
     name = name or getattr(fn, "__name__", "function")
     for case in cases:
@@ -344,7 +344,7 @@ def find_loops(source: str, function_name: str, banned_calls=()) -> list[str]:
         if type(node) in _LOOP_NAMES:
             findings.append(f"a {_LOOP_NAMES[type(node)]} on line {node.lineno}")
         if isinstance(node, ast.Call):
-            dotted = _dotted(node.func)
+            dotted = dotted_name(node.func)
             for banned in banned_calls:
                 tail = banned.split(".")[-2:]
                 if dotted and dotted.split(".")[-len(tail):] == tail:
@@ -357,7 +357,8 @@ def find_loops(source: str, function_name: str, banned_calls=()) -> list[str]:
     return findings
 
 
-def _dotted(node):
+def dotted_name(node):
+    """'np.linalg.norm' for the AST of that attribute chain (None if not a plain chain)."""
     parts = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)

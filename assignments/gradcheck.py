@@ -38,6 +38,19 @@ def _require_float_array(x, name="x"):
         )
 
 
+def _centered_difference(f, x, ix, h):
+    """(f(x + h e_ix) - f(x - h e_ix)) / 2h for scalar f, restoring x[ix] even if f raises."""
+    old = x[ix]
+    try:
+        x[ix] = old + h
+        f_plus = float(f(x))
+        x[ix] = old - h
+        f_minus = float(f(x))
+    finally:
+        x[ix] = old
+    return (f_plus - f_minus) / (2 * h)
+
+
 def eval_numerical_gradient(f, x, h=1e-5):
     """Centered-difference gradient of a scalar function.
 
@@ -54,16 +67,7 @@ def eval_numerical_gradient(f, x, h=1e-5):
     grad = np.zeros_like(x, dtype=np.float64)
     it = np.nditer(x, flags=["multi_index"])
     while not it.finished:
-        ix = it.multi_index
-        old = x[ix]
-        try:
-            x[ix] = old + h
-            f_plus = float(f(x))
-            x[ix] = old - h
-            f_minus = float(f(x))
-        finally:
-            x[ix] = old
-        grad[ix] = (f_plus - f_minus) / (2 * h)
+        grad[it.multi_index] = _centered_difference(f, x, it.multi_index, h)
         it.iternext()
     return grad
 
@@ -154,15 +158,7 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, rng=None, h=1e-5):
     indices, numeric, analytic, errors = [], [], [], []
     for _ in range(num_checks):
         ix = tuple(int(rng.integers(n)) for n in x.shape)
-        old = x[ix]
-        try:
-            x[ix] = old + h
-            f_plus = float(f(x))
-            x[ix] = old - h
-            f_minus = float(f(x))
-        finally:
-            x[ix] = old
-        num = (f_plus - f_minus) / (2 * h)
+        num = _centered_difference(f, x, ix, h)
         ana = float(analytic_grad[ix])
         indices.append(ix)
         numeric.append(num)
@@ -199,6 +195,9 @@ def assert_gradients_close(analytic, numeric, name="gradient", tol=1e-7):
     the relative error, e.g. ``dW: worst entry at (3, 1): analytic 0.25,
     numeric -0.25, relative error 1.0 > 1e-07``.
     """
+    if not isinstance(analytic, (np.ndarray, np.generic, float, int)):
+        raise CheckFailed(f"{name}: expected a numpy array of shape {np.shape(numeric)}, got "
+                          f"{type(analytic).__name__}")
     analytic = np.asarray(analytic)
     numeric = np.asarray(numeric)
     if analytic.shape != numeric.shape:
@@ -212,7 +211,8 @@ def assert_gradients_close(analytic, numeric, name="gradient", tol=1e-7):
     err = rel_error(analytic, numeric)
     if err > tol:
         raise CheckFailed(
-            f"{name}: {describe_worst(analytic, numeric, 'analytic', 'numeric')}; "
+            f"{name} disagrees with the numerical gradient; "
+            f"{describe_worst(analytic, numeric, 'analytic', 'numeric')}; "
             f"relative error {err:.3g} > tolerance {tol:.0e}"
         )
     return err

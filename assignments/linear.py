@@ -17,7 +17,7 @@ import numpy as np
 
 from .checks import Case, CheckFailed, Ref, run_cases
 from .checks import check_no_loops as _check_no_loops
-from .gradcheck import eval_numerical_gradient, rel_error
+from .gradcheck import assert_gradients_close, eval_numerical_gradient
 
 __all__ = [
     "svm_loss_cases", "softmax_loss_cases", "train_cases", "predict_cases",
@@ -108,12 +108,8 @@ def _gradient_agrees(tol):
                               f"got {getattr(dW, 'shape', type(dW).__name__)}")
         if not np.isfinite(out["loss"]):
             raise CheckFailed(f"the loss is {out['loss']}")
-        err = rel_error(dW, numeric)
-        if err > tol:
-            from .checks import describe_worst
-            raise CheckFailed("dW disagrees with the numerical gradient of your own loss; "
-                              + describe_worst(dW, numeric, "analytic", "numeric")
-                              + f"; largest relative error {err:.2g} > {tol:.0e}")
+        assert_gradients_close(dW, numeric, "dW (against the numerical gradient of your own "
+                               "loss)", tol)
     return check
 
 
@@ -457,28 +453,10 @@ def make_clusters(num_per_class, rng, spread=0.8):
     return X[order], y[order]
 
 
-_TOY_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c")
-
-
-def _region_grid(X, steps=300, pad=1.0):
-    lo, hi = X.min(axis=0) - pad, X.max(axis=0) + pad
-    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], steps), np.linspace(lo[1], hi[1], steps))
-    return gx, gy, np.column_stack([gx.ravel(), gy.ravel()])
-
-
 def _draw_regions(ax, predict, X, y, title):
-    from matplotlib.colors import ListedColormap
+    from .vis import draw_decision_regions
 
-    gx, gy, points = _region_grid(X)
-    regions = np.asarray(predict(points)).reshape(gx.shape)
-    cmap = ListedColormap(_TOY_COLOURS)
-    ax.contourf(gx, gy, regions, levels=[-0.5, 0.5, 1.5, 2.5], cmap=cmap, alpha=0.18)
-    ax.contour(gx, gy, regions, levels=[0.5, 1.5], colors="k", linewidths=0.8)
-    for c in range(3):
-        ax.scatter(*X[y == c].T, s=14, color=_TOY_COLOURS[c], edgecolors="k", linewidths=0.3,
-                   label=f"class {c}")
-    ax.set_xlim(gx.min(), gx.max())
-    ax.set_ylim(gy.min(), gy.max())
+    draw_decision_regions(predict, X, y, ax=ax, resolution=300, pad=1.0, legend=False)
     ax.set_aspect("equal")
     ax.set_title(title)
 
@@ -500,7 +478,7 @@ def plot_linear_scores(W, X, y, ax=None, title="regions of a linear classifier")
     t = np.linspace(x0, x1, 2)
     for c in range(W.shape[1]):
         w1, w2, b = W[:, c]
-        colour = _TOY_COLOURS[c]
+        colour = f"C{c}"
         if abs(w2) > 1e-12:
             ax.plot(t, -(w1 * t + b) / w2, ls="--", color=colour, lw=1.5)
         else:

@@ -178,7 +178,11 @@ def plot_search(result: SearchResult, x: str, y: str, ax=None):
     ys = np.array([t.params[y] for t in result.trials], dtype=float)
     scores = np.array([t.score for t in result.trials], dtype=float)
     ok = np.isfinite(scores)
-    sc = ax.scatter(xs[ok], ys[ok], c=scores[ok], cmap="viridis", s=60, edgecolors="k")
+    # colour the better three quarters of the trials; a few terrible (or
+    # diverged) runs would otherwise squash every good one into one colour
+    vmin = float(np.percentile(scores[ok], 25)) if ok.sum() > 3 else None
+    sc = ax.scatter(xs[ok], ys[ok], c=scores[ok], cmap="viridis", s=60, edgecolors="k",
+                    vmin=vmin)
     if (~ok).any():
         ax.scatter(xs[~ok], ys[~ok], marker="x", color="red", label="diverged")
         ax.legend()
@@ -191,7 +195,7 @@ def plot_search(result: SearchResult, x: str, y: str, ax=None):
         ax.set_yscale("log")
     ax.set_xlabel(x)
     ax.set_ylabel(y)
-    ax.figure.colorbar(sc, ax=ax, label=result.metric)
+    ax.figure.colorbar(sc, ax=ax, label=result.metric, extend="min" if vmin is not None else "neither")
     ax.set_title(f"random search: {len(result.trials)} trials, best {result.metric} "
                  f"{best.score:.3f}")
     return ax

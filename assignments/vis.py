@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["to_displayable", "image_grid", "class_samples", "confusion_matrix",
-           "plot_confusion_matrix"]
+           "plot_confusion_matrix", "draw_decision_regions"]
 
 
 def to_displayable(X):
@@ -109,4 +109,38 @@ def plot_confusion_matrix(y_true, y_pred, classes, ax=None, normalize=True):
                     color="white" if shown[i, j] > 0.6 * top else "black")
     acc = np.trace(counts) / max(counts.sum(), 1)
     ax.set_title(f"confusion matrix (accuracy {acc:.3f})")
+    return ax
+
+
+def draw_decision_regions(predict, X, y, ax=None, resolution=200, pad=0.5, legend=True):
+    """2-D points coloured by class over the regions ``predict(points) -> labels`` assigns.
+
+    Class c is drawn in matplotlib's colour "C{c}" everywhere (regions, their
+    boundaries in black, the points), so several panels compare directly.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"decision regions need 2-D points of shape (N, 2), got {X.shape}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4.6))
+    lo, hi = X.min(axis=0) - pad, X.max(axis=0) + pad
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution),
+                         np.linspace(lo[1], hi[1], resolution))
+    regions = np.asarray(predict(np.column_stack([gx.ravel(), gy.ravel()]))).reshape(gx.shape)
+    num_classes = int(max(y.max(), regions.max())) + 1
+    colours = [f"C{c}" for c in range(num_classes)]
+    levels = np.arange(num_classes + 1) - 0.5
+    ax.contourf(gx, gy, regions, levels=levels, cmap=ListedColormap(colours), alpha=0.2)
+    ax.contour(gx, gy, regions, levels=levels[1:-1], colors="k", linewidths=0.8)
+    for c in range(num_classes):
+        if np.any(y == c):
+            ax.scatter(*X[y == c].T, s=14, color=colours[c], edgecolors="k", linewidths=0.3,
+                       label=f"class {c}")
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    if legend:
+        ax.legend(loc="lower right", fontsize=8)
     return ax

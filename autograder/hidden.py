@@ -10,8 +10,6 @@ process (see ``autograder.engine``).
 
 from __future__ import annotations
 
-import inspect
-
 from assignments.checks import CheckFailed, run_cases
 
 from . import tasks as _tasks
@@ -24,12 +22,7 @@ def run_hidden(assignment: str, task_id: str, namespace: dict, seed=None) -> Non
     if task.function not in namespace:
         raise CheckFailed(f"`{task.function}` is not defined; run the cell that defines it")
     fn = namespace[task.function]
-    if task.static is not None:
-        try:
-            source = inspect.getsource(fn)
-        except (OSError, TypeError):
-            source = ""
-        _tasks.check_static(task, source)
+    _tasks.check_static_of(task, fn)
     ref = reference_namespace(assignment)
     cases = _tasks.hidden_cases(task, ref, _tasks.grading_seed(seed))
     run_cases(fn, cases, name=task.function, namespace=namespace, quiet=True)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 import re
 
+from assignments.checks import dotted_name
+
 MODULE_ROOTS = {"np", "numpy", "math", "builtins", "__builtins__", "assignments", "sys", "os",
                 "IPython", "unittest", "pytest", "checks", "gradcheck", "json", "io"}
 
@@ -46,13 +48,7 @@ def _root_name(node):
 
 
 def _dotted(node):
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-    return ".".join(reversed(parts))
+    return dotted_name(node) or ""
 
 
 def _ast_findings(tree, label):

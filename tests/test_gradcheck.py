@@ -303,7 +303,7 @@ def test_assert_gradients_close_message_names_everything():
     with pytest.raises(CheckFailed) as info:
         assert_gradients_close(analytic, numeric, name="dW", tol=1e-7)
     msg = str(info.value)
-    assert msg.startswith("dW: ")
+    assert msg.startswith("dW disagrees with the numerical gradient; ")
     assert "(3, 1)" in msg
     assert "analytic 0.25" in msg
     assert "numeric -0.25" in msg

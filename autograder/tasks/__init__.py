@@ -109,6 +109,19 @@ def all_cases(task: Task, ref: dict, seed: int) -> list:
     return list(task.visible()) + hidden_cases(task, ref, seed)
 
 
+def check_static_of(task: Task, fn) -> None:
+    """``check_static`` on the source of a live function (as IPython keeps it)."""
+    if task.static is None:
+        return
+    import inspect
+
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        source = ""
+    check_static(task, source)
+
+
 def check_static(task: Task, source: str) -> None:
     """Raise CheckFailed if the task's static checks object to ``source``."""
     if task.static is None:
