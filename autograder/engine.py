@@ -85,12 +85,9 @@ def _digest_sources(source_root: Path, assignment: str) -> str:
     h = hashlib.sha256()
     for p in sorted((source_root / "source" / assignment).glob("*.ipynb")):
         h.update(p.read_bytes())
-    module = _tasks.module_name(assignment)
-    import importlib.util
-
-    spec = importlib.util.find_spec(f"autograder.tasks.{module}")
-    if spec and spec.origin:
-        h.update(Path(spec.origin).read_bytes())
+    origin = _tasks.module_file(assignment)
+    if origin:
+        h.update(Path(origin).read_bytes())
     return h.hexdigest()
 
 

@@ -13,6 +13,7 @@ extra code cells are kept after the graded cell they followed.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,7 +79,9 @@ def parse(path: Path):
         raise ValueError(f"{path.name} has nbformat version {major!r}; only 4 (and 3, "
                          "converted) can be graded: save it with a current Jupyter")
     try:
-        nb = nbformat.reads(text, as_version=4)
+        with warnings.catch_warnings():  # e.g. cells without ids: harmless, not the grader's job
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(text, as_version=4)
     except Exception as err:  # nbformat raises many types for broken files
         raise ValueError(f"{path.name} could not be read as a notebook ({type(err).__name__}: "
                          f"{str(err)[:200]})") from None

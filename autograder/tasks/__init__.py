@@ -23,10 +23,16 @@ from assignments.checks import Case, CheckFailed
 
 DEFAULT_SEED = 20261123
 
-# Extra folders of task modules (e.g. a test fixture course), searched after
-# this package: COURSE_TASK_MODULES=/path/a:/path/b
-for _extra in filter(None, os.environ.get("COURSE_TASK_MODULES", "").split(os.pathsep)):
-    __path__.append(_extra)  # noqa: F821  (package __path__)
+
+
+def _extend_path() -> None:
+    """Also search COURSE_TASK_MODULES=/path/a:/path/b (e.g. a test fixture course).
+
+    Read at every lookup, not at import, so the variable may be set later.
+    """
+    for extra in filter(None, os.environ.get("COURSE_TASK_MODULES", "").split(os.pathsep)):
+        if extra not in __path__:  # noqa: F821  (package __path__)
+            __path__.append(extra)  # noqa: F821
 
 
 
@@ -39,6 +45,7 @@ def module_name(assignment: str) -> str:
 
 
 def has_tasks(assignment: str) -> bool:
+    _extend_path()
     return importlib.util.find_spec(f"{__name__}.{module_name(assignment)}") is not None
 
 
@@ -90,6 +97,13 @@ def grading_seed(seed=None) -> int:
 
 def task_rng(seed: int, task_id: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), zlib.crc32(task_id.encode())])
+
+
+def module_file(assignment: str) -> str | None:
+    """Path of the task module's source (part of what a grade depends on)."""
+    _extend_path()
+    spec = importlib.util.find_spec(f"{__name__}.{module_name(assignment)}")
+    return spec.origin if spec else None
 
 
 def load(assignment: str) -> TaskModule:
