@@ -134,6 +134,8 @@ def test_case_gets_its_grade_flags_and_message(ours, case):
         assert fragment in rows[cell].message, rows[cell].message
     for r in rows.values():
         assert r.status in ("passed", "failed", "manual", "error", "missing")
+        if r.kind == "auto" and r.points < r.max_points:
+            assert len(r.message) > 20, f"{r.cell} lost points without a message for the student"
         if r.kind == "auto":
             assert r.status != "manual", "an autograded cell must never need manual grading"
 
