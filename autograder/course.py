@@ -5,15 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-ASSIGNMENTS = (
-    "01_knn",
-    "02_linear_classifiers",
-    "03_two_layer_net",
-    "04_optimizers_init",
-    "05_batchnorm_dropout",
-    "06_cnn",
-)
-
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -1,6 +1,5 @@
 """Notebook 02 (linear classifiers): public checks, adapters, hidden cases, pictures."""
 
-import time
 
 import matplotlib.pyplot as plt
 import numpy as np

@@ -1,6 +1,5 @@
 """Every source notebook runs in quick mode; every release is in sync with its source."""
 
-import time
 
 import nbformat
 import pytest
