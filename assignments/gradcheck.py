@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import CheckFailed, describe_worst
+from .cases import CheckFailed, describe_worst
 
 __all__ = [
     "eval_numerical_gradient",
@@ -24,8 +24,21 @@ __all__ = [
     "grad_check_sparse",
     "rel_error",
     "assert_gradients_close",
+    "model_gradients",
+    "check_model_gradients",
     "SparseCheck",
+    "GRADIENT_FLOOR",
 ]
+
+# Entries whose |analytic| + |numeric| is below the floor are judged on their
+# absolute error (at most tol * floor) instead of their relative error.  Why:
+# a centred difference with h = 1e-5 of a loss |f| <= 10 carries a rounding
+# error of about 2 * 2.2e-16 * |f| / (2 h) ~ 2e-10 plus a truncation error of
+# h**2 / 6 times the third derivative, so the relative error of an entry of
+# 1e-6 is mostly noise.  With the floor 1e-2 and tol >= 1e-7 the absolute
+# allowance is at least 1e-9, several times that noise; a wrong entry smaller
+# than that cannot matter.
+GRADIENT_FLOOR = 1e-2
 
 
 def _require_float_array(x, name="x"):
@@ -188,13 +201,16 @@ def rel_error(x, y, eps=1e-8):
     return float(np.max(diff / scale))
 
 
-def assert_gradients_close(analytic, numeric, name="gradient", tol=1e-7):
-    """Raise ``CheckFailed`` unless rel_error(analytic, numeric) <= tol.
+def assert_gradients_close(analytic, numeric, name="gradient", tol=1e-7, floor=GRADIENT_FLOOR):
+    """Raise ``CheckFailed`` unless rel_error(analytic, numeric, floor) <= tol.
 
     The message names the parameter, the worst index, both values there and
-    the relative error, e.g. ``dW: worst entry at (3, 1): analytic 0.25,
-    numeric -0.25, relative error 1.0 > 1e-07``.
+    the relative error, e.g. ``dW disagrees with the numerical gradient; worst
+    entry at index (3, 1): analytic 0.25, numeric -0.25 (relative error 1)``.
+    See ``GRADIENT_FLOOR`` for why tiny entries are judged on absolute error.
+    Returns the relative error.
     """
+    __tracebackhide__ = True
     if not isinstance(analytic, (np.ndarray, np.generic, float, int)):
         raise CheckFailed(f"{name}: expected a numpy array of shape {np.shape(numeric)}, got "
                           f"{type(analytic).__name__}")
@@ -202,17 +218,64 @@ def assert_gradients_close(analytic, numeric, name="gradient", tol=1e-7):
     numeric = np.asarray(numeric)
     if analytic.shape != numeric.shape:
         raise CheckFailed(
-            f"{name}: analytic gradient has shape {analytic.shape} but the numerical "
-            f"gradient has shape {numeric.shape}"
+            f"{name}: expected shape {numeric.shape} (the shape of the numerical gradient), "
+            f"got shape {analytic.shape}"
         )
     if not np.all(np.isfinite(analytic)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(analytic))[0])
-        raise CheckFailed(f"{name}: analytic gradient is {analytic[bad]} at index {bad}")
-    err = rel_error(analytic, numeric)
+        where = f" at index {bad}" if bad else ""
+        raise CheckFailed(f"{name}: the analytic gradient is {analytic[bad]}{where}")
+    err = rel_error(analytic, numeric, floor)
     if err > tol:
         raise CheckFailed(
             f"{name} disagrees with the numerical gradient; "
             f"{describe_worst(analytic, numeric, 'analytic', 'numeric')}; "
             f"relative error {err:.3g} > tolerance {tol:.0e}"
-        )
+        ).with_traceback(None) from None
     return err
+
+
+def model_gradients(model, X, y, names=None, seed=0, h=1e-5):
+    """Analytic and numerical gradients of a model's loss at its current parameters.
+
+    Every call of ``model.loss`` (train mode) gets a fresh
+    ``np.random.default_rng(seed)``, so random layers draw the same masks
+    each time and the loss is a fixed function of the parameters.  The
+    model's ``state`` is put back afterwards.
+
+    Returns (loss, grads, numeric): ``grads`` as the model returned them,
+    ``numeric`` name -> centred-difference gradient, for ``names`` (default:
+    every parameter).
+    """
+    from .solver import call_loss
+
+    saved_state = dict(getattr(model, "state", {}) or {})
+
+    def loss_at(_):
+        return call_loss(model, X, y, mode="train", rng=np.random.default_rng(seed))[0]
+
+    try:
+        loss, grads = call_loss(model, X, y, mode="train", rng=np.random.default_rng(seed))
+        numeric = {name: eval_numerical_gradient(loss_at, model.params[name], h)
+                   for name in (names or list(model.params))}
+    finally:
+        if hasattr(model, "state"):
+            model.state = saved_state
+    return loss, grads, numeric
+
+
+def check_model_gradients(model, X, y, tol=1e-6, names=None, seed=0, verbose=True) -> dict:
+    """Gradient-check every parameter of a model; print the errors; raise on a bad one.
+
+    Returns name -> relative error.
+    """
+    __tracebackhide__ = True
+    _, grads, numeric = model_gradients(model, X, y, names, seed)
+    errors = {}
+    for name, num in numeric.items():
+        if not isinstance(grads, dict) or name not in grads:
+            raise CheckFailed(f"grads has no entry {name!r}; its keys must match params")
+        errors[name] = assert_gradients_close(grads[name], num, f"grads[{name!r}]", tol)
+    if verbose:
+        print("relative errors: " + ", ".join(f"{k} {v:.1e}" for k, v in errors.items()))
+    return errors

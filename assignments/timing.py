@@ -1,29 +1,10 @@
-"""Timing helpers: a context manager and a best-of-n timer."""
+"""Timing helpers: a best-of-n timer and a table of speed-ups."""
 
 from __future__ import annotations
 
 import time
 
-__all__ = ["Timer", "best_time"]
-
-
-class Timer:
-    """``with Timer("two loops") as t: ...`` then ``t.seconds``; prints if ``verbose``."""
-
-    def __init__(self, label="", verbose=True):
-        self.label = label
-        self.verbose = verbose
-        self.seconds = float("nan")
-
-    def __enter__(self):
-        self._start = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc):
-        self.seconds = time.perf_counter() - self._start
-        if self.verbose and exc[0] is None:
-            print(f"{self.label or 'elapsed'}: {self.seconds:.4f} s")
-        return False
+__all__ = ["best_time", "timing_table"]
 
 
 def best_time(fn, *args, repeat=3, **kwargs):
@@ -37,3 +18,12 @@ def best_time(fn, *args, repeat=3, **kwargs):
         result = fn(*args, **kwargs)
         best = min(best, time.perf_counter() - start)
     return best, result
+
+
+def timing_table(times: dict) -> str:
+    """Format {name: seconds} with the speed-up relative to the slowest entry."""
+    slowest = max(times.values())
+    lines = [f"{'implementation':<14} {'seconds':>9} {'speed-up':>9}"]
+    for name, t in times.items():
+        lines.append(f"{name:<14} {t:9.4f} {slowest / t:8.1f}x")
+    return "\n".join(lines)

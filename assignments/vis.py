@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["to_displayable", "image_grid", "class_samples", "confusion_matrix",
-           "plot_confusion_matrix", "draw_decision_regions"]
+from .metrics import confusion_matrix
+
+__all__ = ["to_displayable", "image_grid", "class_samples", "plot_confusion_matrix",
+           "draw_decision_regions", "plot_decision_regions"]
 
 
 def to_displayable(X):
@@ -71,22 +73,6 @@ def class_samples(X, y, classes, per_class, rng, ax_size=1.0):
     return fig
 
 
-def confusion_matrix(y_true, y_pred, num_classes):
-    """counts[i, j] = number of examples of class i predicted as class j."""
-    y_true = np.asarray(y_true, dtype=np.int64)
-    y_pred = np.asarray(y_pred, dtype=np.int64)
-    if y_true.shape != y_pred.shape:
-        raise ValueError(f"y_true {y_true.shape} and y_pred {y_pred.shape} differ in shape")
-    for which, labels in (("y_true", y_true), ("y_pred", y_pred)):
-        if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-            # a negative label would silently be counted in the last row / column
-            raise ValueError(f"{which} holds labels from {labels.min()} to {labels.max()}; "
-                             f"they must lie in 0..{num_classes - 1}")
-    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(counts, (y_true, y_pred), 1)
-    return counts
-
-
 def plot_confusion_matrix(y_true, y_pred, classes, ax=None, normalize=True):
     """Heat map of the confusion matrix, rows = true class, each cell annotated."""
     import matplotlib.pyplot as plt
@@ -144,3 +130,34 @@ def draw_decision_regions(predict, X, y, ax=None, resolution=200, pad=0.5, legen
     if legend:
         ax.legend(loc="lower right", fontsize=8)
     return ax
+
+
+def plot_decision_regions(predictors: dict, X, y, suptitle=None, resolution=200, pad=0.5,
+                          ncols=4, panel_size=(4.2, 4.0)):
+    """One panel per classifier over the same 2-D points, titled with its accuracy on them.
+
+    ``predictors`` maps a title to ``predict(points (M, 2)) -> labels (M,)``; for a
+    model of the course use ``lambda P: predict(model, P)`` (``assignments.solver``).
+    Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
+    n = len(predictors)
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size[0] * ncols,
+                                                    panel_size[1] * nrows), squeeze=False)
+    for ax, (title, predict) in zip(axes.ravel(), predictors.items()):
+        draw_decision_regions(predict, X, y, ax=ax, resolution=resolution, pad=pad, legend=False)
+        acc = float(np.mean(np.asarray(predict(X)) == y))
+        ax.set_title(f"{title}\naccuracy {acc:.2f} on these points", fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    axes[0][0].legend(*axes[0][0].get_legend_handles_labels(), loc="lower right", fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig

@@ -37,12 +37,13 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from assignments.checks import CheckFailed, judge
+from assignments.cases import Attempt
 
 from . import __version__
 from . import tasks as _tasks
 from .grade import Row, grade_cells
 from .intake import canonical_plan, locate, parse
+from .judging import TaskVerdict, task_verdict
 from .nbgrader_run import run_nbgrader
 from .notebooks import (grade_id, is_answer, is_manual, is_test, read, reference_namespace,
                         strip_hidden_tests)
@@ -104,47 +105,25 @@ def _release_code_sources(source_nb) -> set:
     return out
 
 
-def _case_failure(task, case, result) -> str:
-    where = "hidden case" if case.hidden else "case"
-    return f"{task.function}, {where} '{case.label}': {result}"
-
-
-def judge_task(task, cases, outcome, answer_source) -> tuple[bool, str]:
+def judge_task(task, cases, outcome, answer_source) -> TaskVerdict:
     """Decide a task from the worker's outputs, in the trusted process."""
     if outcome is None or outcome.status == "skipped":
-        return False, outcome.error if outcome else "not run"
+        return TaskVerdict(False, "not-run", outcome.error if outcome else "not run")
     if outcome.status == "timeout":
-        return False, (f"the checks of {task.function} did not finish: {outcome.error} "
-                       "(an infinite loop, or far too slow?)")
+        return TaskVerdict(False, "timeout", f"the checks of {task.target} did not finish: "
+                           f"{outcome.error} (an infinite loop, or far too slow?)")
     if outcome.status == "crashed":
-        return False, f"your notebook's process died while {task.function} was checked: " \
-                      f"{outcome.error}"
-    try:
-        if task.static is not None:
-            _tasks.check_static(task, answer_source or "")
-    except CheckFailed as err:
-        return False, str(err)
-    for case, res, out in zip(cases, outcome.results, outcome.outputs):
-        if not res.get("ok"):
-            return False, _case_failure(task, case, res.get("error", "failed"))
-        if res.get("mutated"):
-            return False, _case_failure(task, case, "the function changed one of its input "
-                                        "arrays in place; compute on a copy instead")
-        try:
-            judge(out, case)
-        except CheckFailed as err:
-            return False, _case_failure(task, case, err)
-        except Exception as err:  # a malformed output the comparison cannot digest
-            return False, _case_failure(task, case, f"unexpected output ({type(err).__name__}: "
-                                        f"{err})")
-    visible = sum(not c.hidden for c in cases)
-    return True, f"passed {len(cases)} checks ({visible} visible, {len(cases) - visible} hidden)"
+        return TaskVerdict(False, "crashed", f"your notebook's process died while {task.target} "
+                           f"was checked: {outcome.error}")
+    attempts = [Attempt(str(r.get("kind")), str(r.get("detail", "")), out)
+                for r, out in zip(outcome.results, outcome.outputs)]
+    return task_verdict(task, cases, attempts, answer_source or "")
 
 
-def _function_source(answers: dict, function: str) -> str:
-    """The answer cell that defines ``function`` (for static checks)."""
+def _target_source(answers: dict, target: str) -> str:
+    """The answer cell that defines ``target`` (for static checks)."""
     for src in answers.values():
-        if f"def {function}" in src or f"class {function}" in src:
+        if f"def {target}" in src or f"class {target}" in src:
             return src
     return ""
 
@@ -169,7 +148,7 @@ def grade_job(job: Job) -> dict:
             pass
     start = time.perf_counter()
     module = _tasks.load(job.assignment)
-    ref = reference_namespace(job.assignment, source_root)
+    solution = reference_namespace(job.assignment, source_root)
     limits = Limits(**job.limits)
     rows, notebooks = [], {}
     source_paths = sorted((source_root / "source" / job.assignment).glob("*.ipynb"))
@@ -216,9 +195,9 @@ def grade_job(job: Job) -> dict:
                 steps.append(Step("cell", item.label, item.source))
             elif item.kind == "test":
                 task = module.tasks[item.grade_id]
-                cases = _tasks.all_cases(task, ref, job.seed)
+                cases = _tasks.all_cases(task, solution, job.seed)
                 task_cases[item.grade_id] = cases
-                steps.append(Step("probe", item.grade_id, function=task.function, cases=cases))
+                steps.append(Step("probe", item.grade_id, target=task.target, cases=cases))
         run = run_steps(steps, job_dir / nb_name, limits)
         isolation = run.isolation
         outcome_by_task = {}
@@ -229,8 +208,9 @@ def grade_job(job: Job) -> dict:
                 outcome_by_task[step.label] = outcome
             if outcome.status in ("timeout", "crashed"):
                 flags.append(f"{outcome.status}: {step.label}: {outcome.error}")
-            errors = [outcome.error or ""] + [r.get("error", "") for r in outcome.results or []]
-            if any("MemoryError" in e for e in errors):
+            raised = [outcome.exception] + [str(r.get("exception", "")) for r in outcome.results or []
+                                              if isinstance(r, dict)]
+            if "MemoryError" in raised:
                 flags.append(f"memory-error: {step.label}")
             if outcome.dropped:
                 flags.append(f"output-truncated: {step.label} printed {outcome.dropped} "
@@ -254,10 +234,11 @@ def grade_job(job: Job) -> dict:
             if gid not in task_cases:
                 ok, message = False, "the test cell was deleted from the notebook; it scores 0"
             else:
-                ok, message = judge_task(task, task_cases[gid], outcome_by_task.get(gid),
-                                         _function_source(plan.answers, task.function))
-                if not ok and "is not defined" in message:
-                    message += _crash_note(steps, run.outcomes, task.function)
+                verdict = judge_task(task, task_cases[gid], outcome_by_task.get(gid),
+                                     _target_source(plan.answers, task.target))
+                ok, message = verdict.passed, verdict.message
+                if verdict.kind == "not-defined":
+                    message += _crash_note(steps, run.outcomes, task.target)
             verdicts[gid] = (ok, message)
             rows.append(Row(job.student, job.assignment, nb_name, gid, pts if ok else 0.0, pts,
                             "passed" if ok else "failed", kind, message, "", str(job.seed),

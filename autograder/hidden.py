@@ -10,20 +10,19 @@ process (see ``autograder.engine``).
 
 from __future__ import annotations
 
-from assignments.checks import CheckFailed, run_cases
+from assignments.cases import CheckFailed
 
 from . import tasks as _tasks
+from .judging import evaluate_in_process
 from .notebooks import reference_namespace
 
 
 def run_hidden(assignment: str, task_id: str, namespace: dict, seed=None) -> None:
     """Run a task's hidden cases against the student's namespace; raise on failure."""
+    __tracebackhide__ = True
     task = _tasks.load(assignment).tasks[task_id]
-    if task.function not in namespace:
-        raise CheckFailed(f"`{task.function}` is not defined; run the cell that defines it")
-    fn = namespace[task.function]
-    _tasks.check_static_of(task, fn)
-    ref = reference_namespace(assignment)
-    cases = _tasks.hidden_cases(task, ref, _tasks.grading_seed(seed))
-    run_cases(fn, cases, name=task.function, namespace=namespace, quiet=True)
-    print(f"ok: {task.function} passed {len(cases)} hidden checks")
+    cases = _tasks.hidden_cases(task, reference_namespace(assignment), _tasks.grading_seed(seed))
+    verdict = evaluate_in_process(task, namespace, cases)
+    if not verdict.passed:
+        raise CheckFailed(verdict.message).with_traceback(None) from None
+    print(f"ok: {task.target} passed {len(cases)} hidden checks")

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assignments.checks import run_cases
-
 from . import tasks as _tasks
 from .course import source_notebooks
+from .judging import evaluate_in_process
 from .notebooks import answer_sources, exec_answers, read, reference_namespace, replace_once
 
 
@@ -32,26 +31,19 @@ def apply(sources: dict, mutant) -> dict:
 
 
 def evaluate_task(task, namespace: dict, cases: list) -> str | None:
-    """Run a task's cases (and static checks) in this process; None if it passes."""
-    fn = namespace.get(task.function)
-    if fn is None:
-        return f"{task.function} is not defined"
-    try:
-        _tasks.check_static_of(task, fn)
-        run_cases(fn, cases, name=task.function, namespace=namespace, quiet=True)
-    except Exception as err:  # any failure of the student's code fails the task
-        return f"{type(err).__name__}: {err}"
-    return None
+    """Run a task's static rule and cases in this process; None if it passes."""
+    verdict = evaluate_in_process(task, namespace, cases)
+    return None if verdict.passed else verdict.message
 
 
 def task_cases(assignment: str, seed: int, which: str = "all") -> dict:
     """task id -> list of cases: "visible", "hidden" or "all" of them."""
     module = _tasks.load(assignment)
-    ref = reference_namespace(assignment)
+    solution = reference_namespace(assignment)
     out = {}
     for tid, task in module.tasks.items():
         visible = list(task.visible()) if which in ("all", "visible") else []
-        hidden = _tasks.hidden_cases(task, ref, seed) if which in ("all", "hidden") else []
+        hidden = _tasks.hidden_cases(task, solution, seed) if which in ("all", "hidden") else []
         out[tid] = visible + hidden
     return out
 

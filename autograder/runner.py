@@ -63,7 +63,7 @@ class Step:
     kind: str                 # "cell" | "probe"
     label: str                # cell id or task id
     source: str = ""          # cell source (kind == "cell")
-    function: str = ""        # function under test (kind == "probe")
+    target: str = ""          # name under test (kind == "probe")
     cases: list = field(default_factory=list)  # plain-data case dicts (kind == "probe")
 
 
@@ -77,6 +77,7 @@ class Outcome:
     results: list | None = None   # probe: per-case dicts
     outputs: list | None = None   # probe: per-case outputs (plain data)
     seconds: float = 0.0
+    exception: str = ""           # cell: the type name of the exception it raised
 
 
 @dataclass
@@ -448,10 +449,10 @@ def run_steps(steps: list[Step], job_dir: Path, limits: Limits | None = None,
                                          timeout=min(limits.cell_seconds, budget_left()))
                 outcomes[i] = Outcome("ok" if head.get("ok") else "error", head.get("error"),
                                       head.get("output", ""), head.get("dropped", 0),
-                                      head.get("events", []))
+                                      head.get("events", []), exception=str(head.get("exception", "")))
             else:
                 head, data = worker.request(
-                    {"op": "probe", "function": step.function},
+                    {"op": "probe", "target": step.target},
                     [_plain_case(c) for c in step.cases],
                     timeout=min(limits.probe_seconds, budget_left()))
                 results = head.get("results") or []

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import re
 
-from assignments.checks import dotted_name
+from assignments.static import dotted_name, python_source
 
 MODULE_ROOTS = {"np", "numpy", "math", "builtins", "__builtins__", "assignments", "sys", "os",
                 "IPython", "unittest", "pytest", "checks", "gradcheck", "json", "io"}
@@ -30,15 +30,6 @@ _TEXT_RULES = [
     ("subprocess", re.compile(r"subprocess|os\s*\.\s*(system|popen|fork|spawn|exec)|\bpty\b")),
     ("ctypes", re.compile(r"\bctypes\b|\bcffi\b")),
 ]
-
-
-def _ipython_to_python(source: str) -> str:
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        return TransformerManager().transform_cell(source)
-    except Exception:  # a broken cell is still scanned as text
-        return source
 
 
 def _root_name(node):
@@ -88,7 +79,7 @@ def _ast_findings(tree, label):
 
 def scan_cell(source: str, label: str) -> list[tuple[str, str]]:
     """(flag, detail) pairs for one cell's source."""
-    python = _ipython_to_python(source)
+    python = python_source(source)
     found = []
     try:
         found += _ast_findings(ast.parse(python), label)

@@ -20,7 +20,7 @@ import struct
 
 import numpy as np
 
-from assignments.checks import Ref
+from assignments.cases import Ref
 
 MAX_MESSAGE = 512 * 1024 * 1024
 

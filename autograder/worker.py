@@ -21,13 +21,11 @@ read); ``wire`` is copied next to it.
 
 from __future__ import annotations
 
-import copy
 import io
 import json
 import os
 import resource
 import sys
-import traceback
 
 MiB = 1024 * 1024
 
@@ -131,63 +129,29 @@ def take_events():
 # probes
 # --------------------------------------------------------------------------
 
-def _resolve(value, ns):
-    from assignments.checks import Ref, resolve_refs
+def run_probe(ns, target, cases):
+    """Call the target on every case; return the attempts (plain data) and the outputs.
 
-    return resolve_refs(value, ns) if not isinstance(value, Ref) else value.resolve(ns)
-
-
-def _mutated(before, after):
-    import numpy as np
-
-    if isinstance(before, np.ndarray):
-        return not (isinstance(after, np.ndarray) and before.shape == after.shape
-                    and np.array_equal(before, after, equal_nan=True))
-    if isinstance(before, (tuple, list)):
-        return any(_mutated(b, a) for b, a in zip(before, after))
-    if isinstance(before, dict):
-        return any(_mutated(before[k], after.get(k)) for k in before)
-    return False
-
-
-def _student_frame(err) -> str:
-    """' (in fn, line N: code)' for the deepest frame outside Python's own files."""
-    library = (sys.prefix, sys.base_prefix, os.path.dirname(os.path.abspath(__file__)))
-    frames = [f for f in traceback.extract_tb(err.__traceback__)
-              if not os.path.abspath(f.filename).startswith(library)]
-    if not frames:
-        return ""
-    last = frames[-1]
-    return f" (in {last.name}, line {last.lineno}: {(last.line or '').strip()})"
-
-
-def run_probe(ns, function, cases):
-    """Call the function under test on every case; results are plain data or errors."""
+    Each case arrives as {"args", "kwargs", "call"}; ``assignments.cases``
+    makes the call exactly as a notebook's visible check does.  Outputs go
+    back as plain data only: one that cannot travel becomes a "rejected"
+    attempt.
+    """
     import wire
-    from assignments.checks import CheckFailed
+    from assignments.cases import Attempt, Case, attempt_case
 
-    results = []
-    for case in cases:
-        try:
-            fn = _resolve(case["call"], ns) if case.get("call") is not None else ns.get(function)
-            if fn is None:
-                raise NameError(f"`{function}` is not defined; run the cell that defines it")
-            if not callable(fn):
-                raise TypeError(f"`{function}` is a {type(fn).__name__}, not a function")
-            args = _resolve(copy.deepcopy(case["args"]), ns)
-            kwargs = _resolve(copy.deepcopy(case["kwargs"]), ns)
-            before = (copy.deepcopy(args), copy.deepcopy(kwargs))
-            output = fn(*args, **kwargs)
-            mutated = _mutated(before[0], args) or _mutated(before[1], kwargs)
-            wire.pack({}, output)  # raises NotPlainData early, with a clear message
-            results.append({"ok": True, "output": output, "mutated": mutated})
-        except CheckFailed as err:
-            results.append({"ok": False, "error": f"{err}", "kind": "check"})
-        except BaseException as err:  # the student's code failed (even sys.exit): report it
-            results.append({"ok": False, "kind": "exception",
-                            "error": f"{type(err).__name__}: {err}{_student_frame(err)}"})
-    outputs = [r.pop("output", None) for r in results]
-    return results, outputs
+    attempts, outputs = [], []
+    for plain in cases:
+        case = Case("", tuple(plain["args"]), dict(plain["kwargs"]), call=plain.get("call"))
+        attempt = attempt_case(case, ns, target)
+        if attempt.kind in ("returned", "mutated-input"):
+            try:
+                wire.pack({}, attempt.output)  # raises NotPlainData early, with a clear message
+            except wire.NotPlainData as err:
+                attempt = Attempt("rejected", f"it returned something that cannot be checked: {err}")
+        attempts.append(attempt.plain())
+        outputs.append(attempt.output)
+    return attempts, outputs
 
 
 # --------------------------------------------------------------------------
@@ -266,9 +230,11 @@ def main(argv) -> int:
                 result = shell.run_cell(head["source"], store_history=False, silent=False)
                 err = result.error_before_exec or result.error_in_exec
                 error = f"{type(err).__name__}: {err}" if err is not None else None
-                reply, data = {"ok": err is None, "error": error}, None
+                reply = {"ok": err is None, "error": error,
+                         "exception": type(err).__name__ if err is not None else ""}
+                data = None
             elif op == "probe":
-                results, data = run_probe(shell.user_ns, head["function"], payload)
+                results, data = run_probe(shell.user_ns, head["target"], payload)
                 reply = {"results": results}
             else:
                 reply, data = {"ok": False, "error": f"unknown op {op!r}"}, None
@@ -281,7 +247,7 @@ def main(argv) -> int:
         try:
             wire.write_message(replies, reply, data)
         except wire.NotPlainData as err:
-            reply["results"] = [{"ok": False, "error": str(err), "kind": "exception"}
+            reply["results"] = [{"kind": "rejected", "detail": str(err)}
                                 for _ in reply.get("results", [])]
             wire.write_message(replies, reply, [None] * len(reply["results"]))
 

@@ -117,8 +117,11 @@ def test_learning_rate_decays_every_epoch_per_parameter(data):
     _, s = make(data, batch_size=100, num_epochs=3, lr_decay=0.5,
                 optim_config={"learning_rate": 0.8})
     s.train()
-    for name, config in s.optim_configs.items():
-        assert config["learning_rate"] == pytest.approx(0.8 * 0.5 ** 3), name
+    per_epoch = s.iterations_per_epoch
+    expected = [0.8 * 0.5 ** (t // per_epoch) for t in range(3 * per_epoch)]
+    assert s.learning_rate_history == pytest.approx(expected)
+    for name, config in s.optim_configs.items():  # the last step ran at epoch 2's rate
+        assert config["learning_rate"] == pytest.approx(0.8 * 0.5 ** 2), name
     assert s.optim_configs["W"] is not s.optim_configs["b"]
 
 

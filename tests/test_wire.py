@@ -10,7 +10,7 @@ import threading
 import numpy as np
 import pytest
 
-from assignments.checks import Ref
+from assignments.cases import Ref, library, student
 from autograder import wire
 from autograder.wire import (MAX_MESSAGE, NotPlainData, WireError, pack, read_message, unpack,
                              write_message)
@@ -95,15 +95,15 @@ def test_nested_containers_roundtrip():
         0: "int key",
         7: {"deep": (np.array(1.0),), 3: [()]},
         (1, 2): "tuple key",
-        "ref": Ref("student", "predict"),
-        "refs": (Ref("public", "assignments.checks:value_of"),),
+        "ref": student("predict"),
+        "refs": (library("assignments.cases:value_of"),),
         "empty": ([], {}, ()),
     }
     _, out = roundtrip(payload)
     same(payload, out)
     assert isinstance(out[7]["deep"], tuple)
     assert isinstance(out["scores"], list) and isinstance(out["scores"][1], tuple)
-    assert out["ref"] == Ref("student", "predict")
+    assert out["ref"] == student("predict")
 
 
 def test_tuples_and_lists_stay_distinct():

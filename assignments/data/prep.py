@@ -13,6 +13,7 @@ __all__ = [
     "train_val_split",
     "subtract_mean",
     "append_bias",
+    "prepare_data",
 ]
 
 
@@ -99,3 +100,34 @@ def append_bias(X):
     if X.ndim != 2:
         raise ValueError(f"append_bias expects rows of features (N, D), got shape {X.shape}")
     return np.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)])
+
+
+def prepare_data(data, num_train, num_val, rng, num_test=None):
+    """Split off a validation set, subsample, scale to [0, 1] and centre.
+
+    Inputs:
+    - data: an ``assignments.data.Dataset`` (images (N, C, H, W) uint8).
+    - num_train: training images to keep (at most what is left after the split).
+    - num_val: images held out of the training set for validation.
+    - rng: numpy.random.Generator for the split and the subsample.
+    - num_test: test images to keep (None: all), a stratified subsample.
+
+    Returns a dict with X_train, y_train, X_val, y_val, X_test, y_test
+    (images as float64 of shape (N, C, H, W), pixel / 255 minus the mean
+    training image) and mean_image (C, H, W).  The mean comes from the
+    training images only.
+    """
+    X_tr, y_tr, X_val, y_val = train_val_split(data.X_train, data.y_train, num_val, rng)
+    if num_train < len(y_tr):
+        X_tr, y_tr = subsample(X_tr, y_tr, num_train, rng)
+    X_te, y_te = data.X_test, data.y_test
+    if num_test is not None and num_test < len(y_te):
+        X_te, y_te = subsample(X_te, y_te, num_test, rng)
+    X_tr = X_tr.astype(np.float64) / 255.0
+    mean_image = X_tr.mean(axis=0)
+    return {
+        "X_train": X_tr - mean_image, "y_train": y_tr,
+        "X_val": X_val.astype(np.float64) / 255.0 - mean_image, "y_val": y_val,
+        "X_test": X_te.astype(np.float64) / 255.0 - mean_image, "y_test": y_te,
+        "mean_image": mean_image,
+    }

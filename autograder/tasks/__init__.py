@@ -1,11 +1,14 @@
 """Graded tasks: one per autograded test cell, keyed by its grade id.
 
-A task names the student function it tests, its visible cases (public, from
-``assignments``), a generator of hidden cases (here, never released) and
-optional static checks of the answer's source.  Hidden cases are drawn from
-a generator seeded by (grading seed, task id), so the same seed always
+A task names what it tests in the student's namespace (its *target*: a
+function, a class or a variable), its visible cases (public, from
+``assignments``), a generator of hidden cases (here, never released), the
+"no loops" rule where it applies, and the library functions that are its
+own answer (``own``: calling them earns nothing).  Hidden cases are drawn
+from a generator seeded by (grading seed, task id), so the same seed always
 gives the same cases, and expected values come from the reference solution
-in ``source/`` (see ``autograder.notebooks.reference_namespace``).
+in ``source/`` (see ``autograder.notebooks.reference_namespace``), passed to
+the generator as ``solution``.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ from typing import Callable
 
 import numpy as np
 
-from assignments.checks import Case, CheckFailed
+from assignments.cases import Case
+from assignments.static import loop_findings, no_loops_message
 
 DEFAULT_SEED = 20261123
-
 
 
 def _extend_path() -> None:
@@ -33,7 +36,6 @@ def _extend_path() -> None:
     for extra in filter(None, os.environ.get("COURSE_TASK_MODULES", "").split(os.pathsep)):
         if extra not in __path__:  # noqa: F821  (package __path__)
             __path__.append(extra)  # noqa: F821
-
 
 
 def module_name(assignment: str) -> str:
@@ -53,17 +55,24 @@ def has_tasks(assignment: str) -> bool:
 class Task:
     """One graded test cell.
 
-    ``function`` names what the cell tests in the student's namespace: a
-    function, a class, or a variable (such as chosen hyperparameters) when
-    every case brings its own ``call``.
+    - task_id: the test cell's grade id.
+    - target: the name the cell tests in the student's namespace: a function,
+      a class, or a variable (such as chosen hyperparameters) when every case
+      brings its own ``call``.
+    - visible: () -> the visible cases (those of the notebook's check).
+    - hidden: (rng, solution) -> hidden cases; ``solution`` is the reference
+      solution's namespace, the source of expected values.
+    - vectorized: the target's own code may contain no Python loop.
+    - own: "module:function" paths of the library functions that are this
+      task's answer; a submission that hands the task to them scores 0.
     """
 
     task_id: str
-    function: str
+    target: str
     visible: Callable[[], list] = lambda: []
-    hidden: Callable[[np.random.Generator, dict], list] = lambda rng, ref: []
-    static: Callable[[str, str], list] | None = None
-    answer_cell: str | None = None
+    hidden: Callable[[np.random.Generator, dict], list] = lambda rng, solution: []
+    vectorized: bool = False
+    own: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -86,7 +95,7 @@ class TaskModule:
     assignment: str
     tasks: dict = field(default_factory=dict)
     mutants: list = field(default_factory=list)
-    demo_bug: Mutant | None = None
+    demo_bug: Mutant | None = None   # the mutant named by the module's DEMO_BUG
 
 
 def grading_seed(seed=None) -> int:
@@ -111,39 +120,46 @@ def load(assignment: str) -> TaskModule:
         raise KeyError(f"no graded tasks for {assignment!r}: create autograder/tasks/"
                        f"{module_name(assignment)}.py")
     mod = importlib.import_module(f"{__name__}.{module_name(assignment)}")
-    return TaskModule(assignment, {t.task_id: t for t in mod.TASKS}, list(mod.MUTANTS),
-                      getattr(mod, "DEMO_BUG", None))
+    mutants = list(mod.MUTANTS)
+    demo = getattr(mod, "DEMO_BUG", None)
+    demo_bug = None
+    if demo is not None:
+        named = [m for m in mutants if m.name == demo]
+        if len(named) != 1:
+            raise KeyError(f"{assignment}: DEMO_BUG {demo!r} names no mutant (or several)")
+        demo_bug = named[0]
+    return TaskModule(assignment, {t.task_id: t for t in mod.TASKS}, mutants, demo_bug)
 
 
-def hidden_cases(task: Task, ref: dict, seed: int) -> list:
-    return [replace(c, hidden=True) for c in task.hidden(task_rng(seed, task.task_id), ref)]
+def hidden_cases(task: Task, solution: dict, seed: int) -> list:
+    return [replace(c, hidden=True) for c in task.hidden(task_rng(seed, task.task_id), solution)]
 
 
-def all_cases(task: Task, ref: dict, seed: int) -> list:
-    return list(task.visible()) + hidden_cases(task, ref, seed)
+def all_cases(task: Task, solution: dict, seed: int) -> list:
+    return list(task.visible()) + hidden_cases(task, solution, seed)
 
 
-def check_static_of(task: Task, fn) -> None:
-    """``check_static`` on the source of a live function (as IPython keeps it)."""
-    if task.static is None:
-        return
+def static_failure(task: Task, source: str) -> str | None:
+    """The message of the task's static rule ("no loops") on ``source``, or None."""
+    if not task.vectorized:
+        return None
+    findings = loop_findings(source, task.target)
+    return no_loops_message(task.target, findings) if findings else None
+
+
+def static_failure_of(task: Task, fn) -> str | None:
+    """``static_failure`` on the source of a live function (as IPython keeps it)."""
+    if not task.vectorized:
+        return None
     import inspect
 
     try:
         source = inspect.getsource(fn)
     except (OSError, TypeError):
         source = ""
-    check_static(task, source)
-
-
-def check_static(task: Task, source: str) -> None:
-    """Raise CheckFailed if the task's static checks object to ``source``."""
-    if task.static is None:
-        return
-    findings = task.static(source, task.function)
-    if findings:
-        raise CheckFailed(f"{task.function} " + "; ".join(findings))
+    return static_failure(task, source)
 
 
 __all__ = ["Task", "Mutant", "TaskModule", "load", "grading_seed", "task_rng",
-           "hidden_cases", "all_cases", "check_static", "Case", "DEFAULT_SEED"]
+           "hidden_cases", "all_cases", "static_failure", "static_failure_of", "Case",
+           "DEFAULT_SEED"]

@@ -3,7 +3,7 @@
 Isolation: every test cell judges one piece of the student's code.
 * The four loss cells call the loss functions directly.
 * ``train`` runs the student's LinearClassifier with a known loss from
-  ``assignments.linear`` (``sgd_probe``), so it never touches their losses.
+  ``assignments.notebooks.linear_classifiers`` (``sgd_probe``), so it never touches their losses.
 * ``predict`` sets W directly (``predict_probe``).
 * ``svm_tuned`` / ``softmax_tuned`` read the student's ``best_params`` as data
   and train the *reference* classifier with them, on the grader's side.
@@ -15,10 +15,9 @@ import functools
 
 import numpy as np
 
-from assignments import linear as public
-from assignments.checks import Case, CheckFailed, Ref, find_loops
-from assignments.data import (append_bias, flatten, load_dataset, subtract_mean,
-                              train_val_split)
+from assignments.cases import Case, library, student
+from assignments.data import append_bias
+from assignments.notebooks import linear_classifiers as public
 
 from . import Mutant, Task
 
@@ -26,27 +25,10 @@ from . import Mutant, Task
 # shared hidden data
 # --------------------------------------------------------------------------
 
-# The accuracy floor: the reference classifier trained with the student's
-# settings as the notebook trains its final models on the bundled data
-# (validation split of 1,000 drawn with seed 0, 30 epochs of batches of 256).
-FLOOR = 0.82
-FLOOR_EPOCHS, FLOOR_BATCH, FLOOR_SEED = 30, 256, 12
-
-
-@functools.lru_cache(maxsize=1)
-def bundled_split():
-    """(X_train, y_train, X_val, y_val) of fashion_mnist_small, preprocessed as the notebook does."""
-    data = load_dataset("fashion_mnist_small")
-    num_val = min(5000, len(data.y_train) // 10)
-    X_tr, y_tr, X_val, y_val = train_val_split(data.X_train, data.y_train, num_val,
-                                               np.random.default_rng(0))
-    _, X_tr, X_val = subtract_mean(flatten(X_tr) / 255.0, flatten(X_val) / 255.0)
-    return append_bias(X_tr), y_tr, append_bias(X_val), y_val
-
-
 def dev_images(num=40):
-    X_tr, y_tr, _, _ = bundled_split()
-    return X_tr[:num], y_tr[:num]
+    """Real preprocessed images: the first of the tuned-model recipe's training split."""
+    data = public.RECIPES["svm"].data()
+    return data["X_train"][:num], data["y_train"][:num]
 
 
 # --------------------------------------------------------------------------
@@ -56,7 +38,7 @@ def dev_images(num=40):
 def _loss_cases(rng, reference, name, softmax):
     def case(label, W, X, y, reg, **kw):
         return Case(label, (W, X, y, reg), expected=tuple(reference(W, X, y, reg)),
-                    output_name="(loss, dW)", rtol=kw.get("rtol", 1e-6), atol=kw.get("atol", 1e-8))
+                    output=("loss", "dW"), rtol=kw.get("rtol", 1e-6), atol=kw.get("atol", 1e-8))
 
     cases = []
     for _ in range(3):
@@ -92,45 +74,39 @@ def _loss_cases(rng, reference, name, softmax):
     else:
         W, X, y = public._safe_svm_problem(int(rng.integers(0, 2 ** 31)), N=8)
     cases.append(Case("random examples, reg = 0.2: dW matches the numerical gradient",
-                      (Ref("student", name), W, X, y, 0.2),
-                      call=Ref("public", "assignments.linear:loss_with_numeric_gradient"),
-                      check=public._gradient_agrees(1e-6)))
+                      (student(name), W, X, y, 0.2),
+                      call=library("assignments.notebooks.linear_classifiers:loss_with_numeric_gradient"),
+                      verify=public._gradient_agrees(1e-6)))
     return cases
 
 
-def hidden_svm_naive(rng, ref):
-    return _loss_cases(rng, ref["svm_loss_vectorized"], "svm_loss_naive", softmax=False)
+def hidden_svm_naive(rng, solution):
+    return _loss_cases(rng, solution["svm_loss_vectorized"], "svm_loss_naive", softmax=False)
 
 
-def hidden_svm_vectorized(rng, ref):
-    return _loss_cases(rng, ref["svm_loss_vectorized"], "svm_loss_vectorized", softmax=False)
+def hidden_svm_vectorized(rng, solution):
+    return _loss_cases(rng, solution["svm_loss_vectorized"], "svm_loss_vectorized", softmax=False)
 
 
-def hidden_softmax_naive(rng, ref):
-    return _loss_cases(rng, ref["softmax_loss_vectorized"], "softmax_loss_naive", softmax=True)
+def hidden_softmax_naive(rng, solution):
+    return _loss_cases(rng, solution["softmax_loss_vectorized"], "softmax_loss_naive", softmax=True)
 
 
-def hidden_softmax_vectorized(rng, ref):
-    return _loss_cases(rng, ref["softmax_loss_vectorized"], "softmax_loss_vectorized",
+def hidden_softmax_vectorized(rng, solution):
+    return _loss_cases(rng, solution["softmax_loss_vectorized"], "softmax_loss_vectorized",
                        softmax=True)
 
 
-_DISGUISED_LOOPS = ("np.vectorize", "numpy.vectorize", "np.apply_along_axis",
-                    "numpy.apply_along_axis")
 
-
-def no_loops_static(source, function):
-    findings = find_loops(source, function, banned_calls=_DISGUISED_LOOPS)
-    return [f"must be fully vectorized, but it contains {'; '.join(findings)}"] if findings else []
 
 
 # --------------------------------------------------------------------------
 # training loop and prediction
 # --------------------------------------------------------------------------
 
-def hidden_train(rng, ref):
-    cls = Ref("student", "LinearClassifier")
-    probe = Ref("public", "assignments.linear:sgd_probe")
+def hidden_train(rng, solution):
+    cls = student("LinearClassifier")
+    probe = library("assignments.notebooks.linear_classifiers:sgd_probe")
     cases = []
     for k in range(3):
         N, D, C = int(rng.integers(12, 31)), int(rng.integers(2, 7)), int(rng.integers(2, 6))
@@ -147,19 +123,19 @@ def hidden_train(rng, ref):
                           dict(X=X, y=y, learning_rate=lr, reg=reg, num_iters=T, batch_size=B,
                                seeds=(seeds[0], seeds[0], seeds[1]),
                                global_seeds=(glob[0], glob[1], glob[0]), W0=W0, spread=True),
-                          call=probe, check=public.check_sgd_probe))
+                          call=probe, verify=public.verify_sgd_probe))
     X, y = public._probe_data(rng, 10, 3, 3)
     cases.append(Case("a single iteration with a batch of 1", (cls,),
                       dict(X=X, y=y, learning_rate=0.3, reg=0.05, num_iters=1, batch_size=1,
                            seeds=(int(rng.integers(0, 1000)),), global_seeds=(1,)),
-                      call=probe, check=public.check_sgd_probe))
+                      call=probe, verify=public.verify_sgd_probe))
     return cases
 
 
-def hidden_predict(rng, ref):
-    cls = Ref("student", "LinearClassifier")
-    call = Ref("public", "assignments.linear:predict_probe")
-    reference = ref["LinearClassifier"]
+def hidden_predict(rng, solution):
+    cls = student("LinearClassifier")
+    call = library("assignments.notebooks.linear_classifiers:predict_probe")
+    reference = solution["LinearClassifier"]
     cases = []
     shapes = [(int(rng.integers(1, 20)), int(rng.integers(2, 9)), int(rng.integers(2, 8)))
               for _ in range(3)] + [(1, 4, 3), (7, 3, 2)]
@@ -168,7 +144,7 @@ def hidden_predict(rng, ref):
         W = rng.normal(size=(D, C))
         W[-1] *= 5.0  # biases that matter
         cases.append(Case(f"{N} examples, D={D}, {C} classes", (cls, W, X),
-                          expected=public.predict_probe(reference, W, X), output_name="y_pred",
+                          expected=public.predict_probe(reference, W, X), output="y_pred",
                           call=call))
     return cases
 
@@ -177,44 +153,11 @@ def hidden_predict(rng, ref):
 # the chosen hyperparameters: train the reference with them
 # --------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=64)
-def reference_accuracy(reference_cls, learning_rate, reg):
-    """Validation accuracy of the reference classifier trained with these settings.
-
-    Deterministic, so it is cached: a grading run (or a mutant run) trains
-    each setting once.
-    """
-    X_tr, y_tr, X_val, y_val = bundled_split()
-    num_iters = int(FLOOR_EPOCHS * len(y_tr) / FLOOR_BATCH)
-    clf = reference_cls()
-    with np.errstate(all="ignore"):
-        clf.train(X_tr, y_tr, learning_rate=learning_rate, reg=reg, num_iters=num_iters,
-                  batch_size=FLOOR_BATCH, rng=np.random.default_rng(FLOOR_SEED))
-        return float(np.mean(clf.predict(X_val) == y_val))
-
-
-def _floor_check(model, reference_cls):
-    structure = public.check_params_structure(model)
-
-    def check(out, case):
-        structure(out, case)
-        params = out[model]
-        acc = reference_accuracy(reference_cls, float(params["learning_rate"]),
-                                 float(params["reg"]))
-        if not acc >= FLOOR:
-            raise CheckFailed(
-                f"the reference {model} classifier trained with your best_params[{model!r}] "
-                f"(learning_rate={params['learning_rate']:g}, reg={params['reg']:g}) reaches "
-                f"validation accuracy {acc:.3f} on the bundled data, below the floor {FLOOR}")
-    return check
-
-
 def _hidden_tuned(model, class_name):
-    def hidden(rng, ref):
-        return [Case(f"accuracy floor: reference {class_name} trained with "
-                     f"best_params[{model!r}]", (Ref("student", "best_params"),),
-                     call=Ref("public", "assignments.checks:value_of"),
-                     check=_floor_check(model, ref[class_name]))]
+    def hidden(rng, solution):
+        train = functools.partial(public.train_linear, solution[class_name])
+        return [public.RECIPES[model].floor_case(
+            train, (student("best_params"), model), call=library(f"{public.__name__}:chosen_for"))]
     return hidden
 
 
@@ -224,23 +167,21 @@ TASKS = [
          hidden=hidden_svm_naive),
     Task("svm_loss_vectorized", "svm_loss_vectorized",
          visible=functools.partial(public.svm_loss_cases, "svm_loss_vectorized"),
-         hidden=hidden_svm_vectorized, static=no_loops_static),
+         hidden=hidden_svm_vectorized, vectorized=True),
     Task("softmax_loss_naive", "softmax_loss_naive",
          visible=functools.partial(public.softmax_loss_cases, "softmax_loss_naive"),
          hidden=hidden_softmax_naive),
     Task("softmax_loss_vectorized", "softmax_loss_vectorized",
          visible=functools.partial(public.softmax_loss_cases, "softmax_loss_vectorized"),
-         hidden=hidden_softmax_vectorized, static=no_loops_static),
-    Task("train", "LinearClassifier", visible=public.train_cases, hidden=hidden_train,
-         answer_cell="linear_classifier_code"),
-    Task("predict", "LinearClassifier", visible=public.predict_cases, hidden=hidden_predict,
-         answer_cell="linear_classifier_code"),
+         hidden=hidden_softmax_vectorized, vectorized=True),
+    Task("train", "LinearClassifier", visible=public.train_cases, hidden=hidden_train),
+    Task("predict", "LinearClassifier", visible=public.predict_cases, hidden=hidden_predict),
     # The cases read the variable best_params (every case has its own call).
     Task("svm_tuned", "best_params", visible=functools.partial(public.best_params_cases, "svm"),
-         hidden=_hidden_tuned("svm", "LinearSVM"), answer_cell="best_params_code"),
+         hidden=_hidden_tuned("svm", "LinearSVM")),
     Task("softmax_tuned", "best_params",
          visible=functools.partial(public.best_params_cases, "softmax"),
-         hidden=_hidden_tuned("softmax", "Softmax"), answer_cell="best_params_code"),
+         hidden=_hidden_tuned("softmax", "Softmax")),
 ]
 
 # --------------------------------------------------------------------------
@@ -348,4 +289,4 @@ MUTANTS = [
            '"reg": 1e-5}', '"reg": -1e-5}'),
 ]
 
-DEMO_BUG = MUTANTS[17]  # softmax vectorized: shift by the global max
+DEMO_BUG = "softmax vectorized: shift by the global max, not each row's"

@@ -1,4 +1,4 @@
-"""Notebook 3 (a two-layer network): data preparation, visible checks, adapters.
+"""Notebook 3 (a two-layer network): visible checks, the grader's recipe, pictures.
 
 Check functions take the student's function and run it on small cases whose
 answers were worked out by hand (the comments show the arithmetic) or come
@@ -8,24 +8,22 @@ visible cases plus hidden ones.
 The layer contract fixes each cache (see ``assignments.layers``), so every
 backward function is checked on caches built here, never on the output of
 the student's forward: one broken function costs the points of one cell.
-For the same reason the public adapters below run the student's
-``TwoLayerNet`` with the course's reference layers swapped in for the
-duration of the call (``reference_layers``).
+For the same reason the network's cases run the student's ``TwoLayerNet``
+through ``assignments.adapters``, with the course's reference layers.
 """
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
-from . import layers
-from .checks import Case, CheckFailed, Ref, compare, run_cases
-from .gradcheck import (assert_gradients_close, eval_numerical_gradient,
-                        eval_numerical_gradient_array)
+from .. import layers
+from ..cases import Case, CheckFailed, compare, library, run_cases, student
+from ..gradcheck import (assert_gradients_close, eval_numerical_gradient,
+                         eval_numerical_gradient_array)
+from ..recipes import Param, Recipe
+from ..stat_checks import verify_gaussian
 
 __all__ = [
-    "prepare_data", "make_spiral", "plot_decision_regions", "hidden_local_gradients",
     "affine_forward_cases", "affine_backward_cases", "relu_forward_cases",
     "relu_backward_cases", "sigmoid_forward_cases", "sigmoid_backward_cases",
     "softmax_loss_cases", "svm_loss_cases", "two_layer_init_cases", "two_layer_loss_cases",
@@ -34,96 +32,18 @@ __all__ = [
     "check_relu_backward", "check_sigmoid_forward", "check_sigmoid_backward",
     "check_softmax_loss", "check_svm_loss", "check_two_layer_init", "check_two_layer_loss",
     "check_hyperparameters",
-    "reference_layers", "init_params", "two_layer_scores", "two_layer_loss",
-    "two_layer_gradcheck", "toy_net", "HYPERPARAMETER_KEYS", "GRADER_RECIPE",
-    "TRAINING_DEFAULTS",
+    "net_args", "init_case", "scores_case", "gradcheck_case", "loss_case", "toy_net",
+    "TOY_SCORES", "TOY_LOSS", "RECIPE", "TRAINING_DEFAULTS", "train_two_layer",
+    "hidden_local_gradients",
 ]
-
-
-# --------------------------------------------------------------------------
-# data
-# --------------------------------------------------------------------------
-
-def prepare_data(data, num_train, num_val, rng, num_test=None):
-    """Split off a validation set, subsample, scale to [0, 1] and centre.
-
-    Inputs:
-    - data: an ``assignments.data.Dataset`` (images (N, C, H, W) uint8).
-    - num_train: training images to keep (at most what is left after the split).
-    - num_val: images held out of the training set for validation.
-    - rng: numpy.random.Generator for the split and the subsample.
-    - num_test: test images to keep (None: all), a stratified subsample.
-
-    Returns a dict with X_train, y_train, X_val, y_val, X_test, y_test
-    (images as float64 of shape (N, C, H, W), pixel / 255 minus the mean
-    training image) and mean_image (C, H, W).  The mean comes from the
-    training images only.
-    """
-    from .data import subsample, train_val_split
-
-    X_tr, y_tr, X_val, y_val = train_val_split(data.X_train, data.y_train, num_val, rng)
-    if num_train < len(y_tr):
-        X_tr, y_tr = subsample(X_tr, y_tr, num_train, rng)
-    X_te, y_te = data.X_test, data.y_test
-    if num_test is not None and num_test < len(y_te):
-        X_te, y_te = subsample(X_te, y_te, num_test, rng)
-    X_tr = X_tr.astype(np.float64) / 255.0
-    mean_image = X_tr.mean(axis=0)
-    return {
-        "X_train": X_tr - mean_image, "y_train": y_tr,
-        "X_val": X_val.astype(np.float64) / 255.0 - mean_image, "y_val": y_val,
-        "X_test": X_te.astype(np.float64) / 255.0 - mean_image, "y_test": y_te,
-        "mean_image": mean_image,
-    }
-
-
-def make_spiral(num_per_class, num_classes, rng, noise=0.2):
-    """A 2-D toy dataset of interleaved spiral arms, one arm per class.
-
-    Returns X (num_per_class * num_classes, 2) and integer labels y.  No
-    straight line separates two arms, so a linear classifier fails on it.
-    """
-    X, y = [], []
-    for c in range(num_classes):
-        r = np.linspace(0.05, 1.0, num_per_class)
-        theta = np.linspace(c * 2 * np.pi / num_classes, c * 2 * np.pi / num_classes + 4.0,
-                            num_per_class) + noise * rng.standard_normal(num_per_class)
-        X.append(np.column_stack([r * np.sin(theta), r * np.cos(theta)]))
-        y.append(np.full(num_per_class, c))
-    return np.concatenate(X), np.concatenate(y)
-
-
-def plot_decision_regions(model, X, y, ax=None, title=None, resolution=200):
-    """Colour the plane by the class ``model.loss`` predicts; draw the points on top."""
-    from .vis import draw_decision_regions
-
-    ax = draw_decision_regions(lambda P: np.argmax(model.loss(P), axis=1), X, y, ax=ax,
-                               resolution=resolution, pad=0.15, legend=False)
-    acc = float(np.mean(np.argmax(model.loss(X), axis=1) == y))
-    ax.set_title(f"{title + ': ' if title else ''}train acc {acc:.2f}", fontsize=10)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    return ax
-
-
-def hidden_local_gradients(params, X, activation):
-    """Local derivative of the hidden non-linearity at every hidden unit.
-
-    Runs X through the first affine layer of a two-layer net with ``params``
-    (W1, b1) and returns d activation / d input for each of the (N, H)
-    hidden pre-activations, obtained as ``backward(ones, cache)`` of the
-    (forward, backward) pair ``activation``.  Values near 0 mean the unit
-    passes almost no gradient back (saturated or dead).
-    """
-    forward, backward = activation
-    a, _ = layers.affine_forward(X, params["W1"], params["b1"])
-    out, cache = forward(a)
-    return backward(np.ones_like(out), cache)
 
 
 # --------------------------------------------------------------------------
 # affine layer
 # --------------------------------------------------------------------------
+
+# affine_forward returns (out, cache) with cache = (x, w, b): messages name "cache w"
+AFFINE_OUTPUT = ("out", ("cache", ("x", "w", "b")))
 
 # x: 2 examples of 3 features; w: 3 -> 2; b: (2,)
 #   out[0] = [1*1 + 2*0 + 3*1, 1*0 + 2*1 + 3*(-1)] + b = [4, -1] + [1, -1] = [5, -2]
@@ -179,12 +99,12 @@ def affine_forward_cases():
     # 2*3 + (-1)*1 = 5; 2*0.5 + (-1)*2 = -1; 2*(-1) + 0 + 4 = 2
     return [
         Case("2 examples x 3 features, worked out by hand", (_AX, _AW, _AB),
-             expected=(_AOUT, (_AX, _AW, _AB)), output_name="(out, cache)"),
+             expected=(_AOUT, (_AX, _AW, _AB)), output=AFFINE_OUTPUT),
         Case("inputs of shape (2, 2, 3) flattened to rows of 6", (_IX, _IW, _IB),
-             expected=(_IOUT, (_IX, _IW, _IB)), output_name="(out, cache)"),
+             expected=(_IOUT, (_IX, _IW, _IB)), output=AFFINE_OUTPUT),
         Case("a single example of shape (1, 2, 1, 1)", (one, w1, b1),
              expected=(np.array([[5.0, -1.0, 2.0]]), (one, w1, b1)),
-             output_name="(out, cache)"),
+             output=AFFINE_OUTPUT),
     ]
 
 
@@ -203,9 +123,9 @@ def affine_backward_cases():
     d = rng.normal(size=(4, 5))
     return [
         Case("2 examples x 3 features, worked out by hand", (dout, (_AX, _AW, _AB)),
-             expected=hand, output_name="(dx, dw, db)"),
+             expected=hand, output=("dx", "dw", "db")),
         Case("inputs of shape (4, 3, 2, 2): dx must have that shape too", (d, (x, w, b)),
-             check=_gradients_match_numeric(_affine_forward_of, ("dx", "dw", "db"))),
+             verify=_gradients_match_numeric(_affine_forward_of, ("dx", "dw", "db"))),
     ]
 
 
@@ -233,11 +153,11 @@ def relu_forward_cases():
     return [
         Case("2 x 3 inputs, negatives and zeros become 0", (_RX,),
              expected=(np.array([[0.0, 0.0, 3.0], [1.5, 0.0, 0.0]]), _RX),
-             output_name="(out, cache)"),
+             output=("out", "cache")),
         Case("an input of shape (1, 1, 2, 2) keeps its shape", (img,),
-             expected=(np.array([[[[0.0, 2.0], [0.5, 0.0]]]]), img), output_name="(out, cache)"),
+             expected=(np.array([[[[0.0, 2.0], [0.5, 0.0]]]]), img), output=("out", "cache")),
         Case("all inputs negative", (neg,), expected=(np.zeros((3, 2)), neg),
-             output_name="(out, cache)"),
+             output=("out", "cache")),
     ]
 
 
@@ -250,12 +170,12 @@ def relu_backward_cases():
     return [
         Case("x = [[-2, 0, 3], [1.5, -0.5, 0]]: gradient only where x > 0 (0 at x == 0)",
              (dout, _RX), expected=np.array([[0.0, 0.0, 30.0], [40.0, 0.0, 0.0]]),
-             output_name="dx"),
+             output="dx"),
         Case("all inputs negative: no gradient passes", (dout, neg), expected=np.zeros((2, 3)),
-             output_name="dx"),
+             output="dx"),
         Case("inputs of shape (2, 1, 2, 2)", (dimg, img),
              expected=np.array([[[[1.0, 0.0], [0.0, 4.0]]], [[[0.0, 6.0], [7.0, 0.0]]]]),
-             output_name="dx"),
+             output="dx"),
     ]
 
 
@@ -280,11 +200,11 @@ def sigmoid_forward_cases():
     img = np.zeros((2, 1, 1, 3))
     return [
         Case("x = [0, ln 3, -ln 3] gives [1/2, 3/4, 1/4]", (x,), expected=(s, s),
-             output_name="(out, cache)"),
+             output=("out", "cache")),
         Case("very large |x| must give finite values without nan", (big,),
-             expected=(s_big, s_big), atol=1e-12, output_name="(out, cache)"),
+             expected=(s_big, s_big), atol=1e-12, output=("out", "cache")),
         Case("zeros of shape (2, 1, 1, 3)", (img,), expected=(img + 0.5, img + 0.5),
-             output_name="(out, cache)"),
+             output=("out", "cache")),
     ]
 
 
@@ -297,9 +217,9 @@ def sigmoid_backward_cases():
     s2 = np.full((2, 1, 2), 0.5)
     return [
         Case("s = [1/2, 3/4, 1/4, 1, 0]: dx = dout * s * (1 - s)", (dout, s), expected=dx,
-             output_name="dx"),
+             output="dx"),
         Case("cache of shape (2, 1, 2)", (np.ones((2, 1, 2)), s2), expected=np.full((2, 1, 2), 0.25),
-             output_name="dx"),
+             output="dx"),
     ]
 
 
@@ -346,14 +266,14 @@ def softmax_loss_cases():
     y = np.array([0, 2, 1, 2, 0])
     return [
         Case("2 examples, 4 equal scores: loss ln 4", (eq, y_eq),
-             expected=(np.log(4.0), d_eq / 2), output_name="(loss, dscores)"),
+             expected=(np.log(4.0), d_eq / 2), output=("loss", "dscores")),
         Case("scores [0, ln 3], label 1: loss ln(4/3)", (two, np.array([1])),
-             expected=(np.log(4.0 / 3.0), d_two), output_name="(loss, dscores)"),
+             expected=(np.log(4.0 / 3.0), d_two), output=("loss", "dscores")),
         Case("the same scores shifted by 1000 (no overflow allowed)",
              (two + 1000.0, np.array([1])), expected=(np.log(4.0 / 3.0), d_two), rtol=1e-6,
-             output_name="(loss, dscores)"),
+             output=("loss", "dscores")),
         Case("5 examples x 3 classes: dscores against the numerical gradient", (scores, y),
-             check=_loss_gradient_matches_numeric(layers.softmax_loss)),
+             verify=_loss_gradient_matches_numeric(layers.softmax_loss)),
     ]
 
 
@@ -377,11 +297,11 @@ def svm_loss_cases():
     ys = np.array([3, 0, 1, 1, 2, 0])
     return [
         Case("2 examples x 3 classes, worked out by hand", (scores, y), expected=(1.5, d),
-             output_name="(loss, dscores)"),
+             output=("loss", "dscores")),
         Case("all scores 0: loss C - 1", (zeros, yz), expected=(3.0, dz / 3),
-             output_name="(loss, dscores)"),
+             output=("loss", "dscores")),
         Case("6 examples x 4 classes: dscores against the numerical gradient", (s, ys),
-             check=_loss_gradient_matches_numeric(layers.svm_loss)),
+             verify=_loss_gradient_matches_numeric(layers.svm_loss)),
     ]
 
 
@@ -396,113 +316,26 @@ def check_svm_loss(fn):
 
 
 # --------------------------------------------------------------------------
-# the two-layer network: adapters (run in the student's process)
+# the two-layer network (run through the generic adapters of assignments.adapters)
 # --------------------------------------------------------------------------
 
-LAYER_NAMES = ("affine_forward", "affine_backward", "relu_forward", "relu_backward",
-               "sigmoid_forward", "sigmoid_backward", "softmax_loss", "svm_loss")
+NET = student("TwoLayerNet")
 
 
-@contextlib.contextmanager
-def reference_layers(cls):
-    """Point the layer names seen by ``cls``'s methods at the reference layers.
+def net_args(params, reg=0.0, activation=None):
+    """(args, kwargs) that build a TwoLayerNet shaped like ``params``.
 
-    While the block runs, the global names ``affine_forward``, ``relu_forward``
-    ... of the module (or notebook) that defined ``cls`` are the course's
-    reference functions from ``assignments.layers``; afterwards they are
-    restored.  So a check of the network cannot fail because of a bug in a
-    layer the student wrote (that bug costs the layer's own cell).
+    ``activation`` names one of the library's pairs ("sigmoid", "tanh" ...); it
+    travels as two library references, so the case stays plain data.
     """
-    namespaces = []
-    for attr in ("loss", "__init__"):
-        g = getattr(getattr(cls, attr, None), "__globals__", None)
-        if isinstance(g, dict) and all(g is not n for n in namespaces):
-            namespaces.append(g)
-    saved = [{name: g[name] for name in LAYER_NAMES if name in g} for g in namespaces]
-    try:
-        for g in namespaces:
-            g.update({name: getattr(layers, name) for name in LAYER_NAMES})
-        yield
-    finally:
-        for g, old in zip(namespaces, saved):
-            for name in LAYER_NAMES:
-                if name in old:
-                    g[name] = old[name]
-                else:
-                    g.pop(name, None)
-
-
-def _activation_pair(activation):
-    if activation is None:
-        return None
-    if activation not in layers.ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}")
-    return layers.ACTIVATIONS[activation]
-
-
-def _build(cls, params, reg, activation):
-    """An instance of cls whose params are copies of ``params``."""
     D, H = np.shape(params["W1"])
     C = np.shape(params["W2"])[1]
-    kwargs = dict(weight_scale=1e-3, reg=reg, rng=np.random.default_rng(0))
-    pair = _activation_pair(activation)
-    if pair is not None:
-        kwargs["activation"] = pair
-    model = cls(D, H, C, **kwargs)
-    model.params = {k: np.array(v, dtype=np.float64, copy=True) for k, v in params.items()}
-    return model
-
-
-def _plain_params(params):
-    if not isinstance(params, dict):
-        raise CheckFailed(f"model.params must be a dict, got {type(params).__name__}")
-    return {k: (np.array(v, copy=True) if isinstance(v, np.ndarray) else v)
-            for k, v in params.items()}
-
-
-def init_params(cls, input_dim, hidden_dim, num_classes, weight_scale, seed):
-    """Build ``cls`` three times; return the three ``params`` dicts.
-
-    The first two use generators with the same ``seed`` (so they must be
-    equal), the third ``seed + 1`` (so its weights must differ).
-    """
-    out = []
-    with reference_layers(cls):
-        for s in (seed, seed, seed + 1):
-            model = cls(input_dim, hidden_dim, num_classes, weight_scale=weight_scale, reg=0.0,
-                        rng=np.random.default_rng(s))
-            out.append(_plain_params(model.params))
-    return tuple(out)
-
-
-def two_layer_scores(cls, params, X, activation=None):
-    """Scores of ``cls`` with the given params on X (test mode, y=None)."""
-    with reference_layers(cls):
-        return _build(cls, params, 0.0, activation).loss(X)
-
-
-def two_layer_loss(cls, params, X, y, reg=0.0, activation=None):
-    """(loss, grads) of ``cls`` with the given params, as plain data."""
-    with reference_layers(cls):
-        out = _build(cls, params, reg, activation).loss(X, y)
-    if not isinstance(out, (tuple, list)) or len(out) != 2:
-        raise CheckFailed("loss(X, y) must return a tuple (loss, grads)")
-    loss, grads = out
-    if not isinstance(grads, dict):
-        raise CheckFailed(f"grads must be a dict keyed like params, got {type(grads).__name__}")
-    return loss, {k: np.array(v, copy=True) for k, v in grads.items()}
-
-
-def two_layer_gradcheck(cls, params, X, y, reg=0.0):
-    """(loss, grads, numerical grads) of ``cls``: every gradient checked numerically."""
-    with reference_layers(cls):
-        model = _build(cls, params, reg, None)
-        loss, grads = model.loss(X, y)
-        numeric = {}
-        for name in params:
-            numeric[name] = eval_numerical_gradient(lambda _: model.loss(X, y)[0],
-                                                    model.params[name])
-    return loss, {k: np.array(v, copy=True) for k, v in grads.items()}, numeric
+    kwargs = {"weight_scale": 1e-3, "reg": reg}
+    if activation is not None:
+        forward, backward = layers.ACTIVATIONS[activation]
+        kwargs["activation"] = (library(f"assignments.layers:{forward.__name__}"),
+                                library(f"assignments.layers:{backward.__name__}"))
+    return (D, H, C), kwargs
 
 
 # The toy network of the notebook, worked out by hand there:
@@ -528,70 +361,93 @@ TOY_SCORES = np.array([[1.0, 3.0], [0.0, 1.0]])
 TOY_LOSS = (np.log1p(np.exp(-2.0)) + np.log1p(np.exp(1.0))) / 2
 
 
-def _init_property(input_dim, hidden_dim, num_classes, weight_scale):
+def init_case(input_dim, hidden_dim, num_classes, weight_scale, seed, label=None):
+    """A case for TwoLayerNet.__init__: shapes, zero biases, the scale of the weights, the rng.
+
+    The network is built with seeds (seed, seed, seed + 1).  The weights' draw
+    order is not part of the task, so their scale is judged statistically; every
+    weight matrix has at least 1,000 entries, which bounds the chance that a
+    correct implementation fails below 1e-9 (see ``verify_gaussian``).
+    """
     shapes = {"W1": (input_dim, hidden_dim), "b1": (hidden_dim,),
               "W2": (hidden_dim, num_classes), "b2": (num_classes,)}
+    for name in ("W1", "W2"):
+        assert np.prod(shapes[name]) >= 1000, "too few weights for a seed-proof check"
 
-    def check(out, case):
-        first, again, other = out
+    def verify(out, case):
+        (first, _), (again, _), (other, _) = out
         missing = sorted(set(shapes) - set(first))
         if missing:
-            raise CheckFailed(f"params has no entries {missing}; it must hold W1, b1, W2, b2")
+            raise CheckFailed(f"params has no entr{'y' if len(missing) == 1 else 'ies'} "
+                              f"{missing}; it must hold W1, b1, W2, b2")
         for name, shape in shapes.items():
             p = first[name]
             if not isinstance(p, np.ndarray) or not np.issubdtype(p.dtype, np.floating):
                 raise CheckFailed(f"params[{name!r}] must be a float array, got "
-                                  f"{type(p).__name__}{getattr(p, 'dtype', '')}")
+                                  f"{type(p).__name__} {getattr(p, 'dtype', '')}")
             if p.shape != shape:
                 raise CheckFailed(f"params[{name!r}] must have shape {shape}, got {p.shape}")
         for name in ("b1", "b2"):
             if np.any(first[name] != 0):
                 raise CheckFailed(f"params[{name!r}] must start at zero")
         for name in ("W1", "W2"):
-            w = first[name]
-            std = float(np.std(w))
-            if not 0.8 * weight_scale <= std <= 1.2 * weight_scale:
-                raise CheckFailed(f"params[{name!r}] has standard deviation {std:.3g}; with "
-                                  f"weight_scale={weight_scale} it should be about {weight_scale}")
-            if abs(float(np.mean(w))) > 0.35 * weight_scale:
-                raise CheckFailed(f"params[{name!r}] has mean {np.mean(w):.3g}; draw it from a "
-                                  "normal distribution centred at 0")
-            if not np.array_equal(w, again[name]):
+            verify_gaussian(first[name], weight_scale, f"params[{name!r}]",
+                            f"weight_scale={weight_scale:g}")
+            if not np.array_equal(first[name], again[name]):
                 raise CheckFailed(f"two networks built with generators of the same seed have "
                                   f"different {name}: draw every random number from `rng`")
-            if np.array_equal(w, other[name]):
+            if np.array_equal(first[name], other[name]):
                 raise CheckFailed(f"networks built with different seeds have the same {name}: "
                                   "draw the weights from `rng`")
-    return check
+
+    return Case(label or f"TwoLayerNet({input_dim}, {hidden_dim}, {num_classes}, "
+                         f"weight_scale={weight_scale:g})",
+                (NET, (input_dim, hidden_dim, num_classes), {"weight_scale": weight_scale},
+                 (seed, seed, seed + 1)),
+                call=library("assignments.adapters:model_init"), verify=verify)
 
 
 def two_layer_init_cases():
     """Visible cases for ``TwoLayerNet.__init__``: shapes, scale, zero biases, rng."""
-    call = Ref("public", "assignments.two_layer:init_params")
-    net = Ref("student", "TwoLayerNet")
-    return [
-        Case("TwoLayerNet(input_dim=40, hidden_dim=30, num_classes=7, weight_scale=0.01)",
-             (net, 40, 30, 7, 1e-2, 0), call=call, check=_init_property(40, 30, 7, 1e-2)),
-        Case("TwoLayerNet(input_dim=100, hidden_dim=50, num_classes=10, weight_scale=0.5)",
-             (net, 100, 50, 10, 0.5, 11), call=call, check=_init_property(100, 50, 10, 0.5)),
-    ]
+    return [init_case(64, 40, 25, 1e-2, 0), init_case(100, 100, 10, 0.5, 11)]
 
 
-def _toy_gradients_check(expected_loss, tol=1e-6):
-    def check(out, case):
+def gradients_match(expected_loss, tol=1e-6):
+    """Verify (loss, grads, numeric) from ``model_gradcheck``: loss value and every gradient."""
+    def verify(out, case):
         loss, grads, numeric = out
         if expected_loss is not None:
             compare(loss, expected_loss, "loss", rtol=1e-7)
         for name, num in numeric.items():
             if name not in grads:
-                raise CheckFailed(f"grads has no entry {name!r}; keys must match params")
+                raise CheckFailed(f"grads has no entry {name!r}; its keys must match params")
             assert_gradients_close(grads[name], num, f"grads[{name!r}]", tol)
-    return check
+    return verify
+
+
+def scores_case(label, params, X, expected, activation=None):
+    args, kwargs = net_args(params, 0.0, activation)
+    return Case(label, (NET, args, kwargs, params, X), expected=expected, output="scores",
+                call=library("assignments.adapters:model_scores"))
+
+
+def gradcheck_case(label, params, X, y, reg, expected_loss=None, activation=None):
+    args, kwargs = net_args(params, reg, activation)
+    return Case(label, (NET, args, kwargs, params, X, y),
+                call=library("assignments.adapters:model_gradcheck"),
+                verify=gradients_match(expected_loss))
+
+
+def loss_case(label, params, X, y, reg, expected, activation=None):
+    """A case comparing (loss, grads) exactly with ``expected`` from the reference network."""
+    args, kwargs = net_args(params, reg, activation)
+    return Case(label, (NET, args, kwargs, params, X, y),
+                call=library("assignments.adapters:model_loss"), expected=expected,
+                output=("loss", "grads", "state"))
 
 
 def two_layer_loss_cases():
     """Visible cases for ``TwoLayerNet.loss``: the toy net and numerical gradients."""
-    net = Ref("student", "TwoLayerNet")
     params, X, y = toy_net()
     rng = np.random.default_rng(6)
     D, H, C, N = 6, 5, 3, 4
@@ -600,30 +456,24 @@ def two_layer_loss_cases():
     Xr = rng.normal(size=(N, 2, 3))
     yr = np.array([0, 2, 1, 2])
     return [
-        Case("toy net: scores (y=None)", (net, params, X),
-             call=Ref("public", "assignments.two_layer:two_layer_scores"), expected=TOY_SCORES,
-             output_name="scores"),
-        Case("toy net: loss and gradients, reg = 0", (net, params, X, y, 0.0),
-             call=Ref("public", "assignments.two_layer:two_layer_gradcheck"),
-             check=_toy_gradients_check(TOY_LOSS)),
-        Case("toy net: loss and gradients, reg = 0.1", (net, params, X, y, 0.1),
-             call=Ref("public", "assignments.two_layer:two_layer_gradcheck"),
-             check=_toy_gradients_check(TOY_LOSS + 0.1 * 13)),
-        Case("random net, inputs (4, 2, 3), reg = 0.3: numerical gradients",
-             (net, rand, Xr, yr, 0.3), call=Ref("public", "assignments.two_layer:two_layer_gradcheck"),
-             check=_toy_gradients_check(None)),
+        scores_case("toy net: scores (y=None)", params, X, TOY_SCORES),
+        gradcheck_case("toy net: loss and gradients, reg = 0", params, X, y, 0.0, TOY_LOSS),
+        gradcheck_case("toy net: loss and gradients, reg = 0.1", params, X, y, 0.1,
+                       TOY_LOSS + 0.1 * 13),
+        gradcheck_case("random net, inputs (4, 2, 3), reg = 0.3: numerical gradients",
+                       rand, Xr, yr, 0.3),
     ]
 
 
 def check_two_layer_init(cls):
     """Check ``TwoLayerNet.__init__`` (params, shapes, scale, use of rng)."""
-    run_cases(cls, two_layer_init_cases(), name="TwoLayerNet.__init__",
+    run_cases(None, two_layer_init_cases(), name="TwoLayerNet.__init__",
               namespace={"TwoLayerNet": cls})
 
 
 def check_two_layer_loss(cls):
-    """Check ``TwoLayerNet.loss`` (scores, loss, gradients), with reference layers."""
-    run_cases(cls, two_layer_loss_cases(), name="TwoLayerNet.loss",
+    """Check ``TwoLayerNet.loss`` (scores, loss, gradients), with the library's layers."""
+    run_cases(None, two_layer_loss_cases(), name="TwoLayerNet.loss",
               namespace={"TwoLayerNet": cls})
 
 
@@ -631,42 +481,69 @@ def check_two_layer_loss(cls):
 # the chosen hyperparameters
 # --------------------------------------------------------------------------
 
-HYPERPARAMETER_KEYS = {"hidden_dim": int, "learning_rate": float, "reg": float, "num_epochs": int}
-
 # Settings the notebook keeps fixed while it searches the others.
 TRAINING_DEFAULTS = {"weight_scale": 1e-2, "batch_size": 100, "lr_decay": 0.95}
+
+
+def _grader_split(data, rng):
+    from ..data import prepare_data
+
+    return prepare_data(data, 4000, 1000, rng, num_test=10)
+
 
 # How the grader judges the chosen hyperparameters: it trains a fresh network
 # (the course's reference implementation) with them on a fixed split of the
 # bundled data, with hidden_dim and num_epochs capped to keep it fast, and
 # requires this validation accuracy.
-GRADER_RECIPE = {"num_train": 4000, "num_val": 1000, "max_hidden_dim": 64, "max_epochs": 8,
-                 "min_val_acc": 0.75, **TRAINING_DEFAULTS}
+RECIPE = Recipe(
+    name="two-layer net",
+    space={"hidden_dim": Param("int", low=1), "learning_rate": Param("float", low=0.0,
+                                                                      open_low=True),
+           "reg": Param("float", low=0.0), "num_epochs": Param("int", low=1)},
+    prepare=_grader_split, min_val_acc=0.75, caps={"hidden_dim": 64, "num_epochs": 8},
+    fixed=TRAINING_DEFAULTS, seed=2026)
 
 
-def _hyperparameter_format(out, case):
-    if not isinstance(out, dict):
-        raise CheckFailed(f"expected a dict, got {type(out).__name__}")
-    missing = [k for k in HYPERPARAMETER_KEYS if k not in out]
-    if missing:
-        raise CheckFailed(f"the dict has no entries {missing}")
-    for key, kind in HYPERPARAMETER_KEYS.items():
-        value = out[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise CheckFailed(f"{key} must be a number, got {value!r}")
-        if kind is int and int(value) != value:
-            raise CheckFailed(f"{key} must be a whole number, got {value!r}")
-        if not np.isfinite(value) or value < 0:
-            raise CheckFailed(f"{key} must be a finite number >= 0, got {value!r}")
-    if out["hidden_dim"] < 1 or out["num_epochs"] < 1 or out["learning_rate"] <= 0:
-        raise CheckFailed("hidden_dim and num_epochs must be at least 1 and learning_rate > 0")
+def train_two_layer(net_cls, settings, data) -> float:
+    """Best validation accuracy of ``net_cls`` trained with a recipe's settings."""
+    from ..adapters import library_building_blocks
+    from ..solver import Solver
+
+    D = int(np.prod(data["X_train"].shape[1:]))
+    with library_building_blocks(net_cls):
+        net = net_cls(D, int(settings["hidden_dim"]), 10, weight_scale=settings["weight_scale"],
+                      reg=float(settings["reg"]), rng=np.random.default_rng(0))
+        solver = Solver(net, data, rng=np.random.default_rng(1),
+                        optim_config={"learning_rate": float(settings["learning_rate"])},
+                        lr_decay=settings["lr_decay"], batch_size=settings["batch_size"],
+                        num_epochs=int(settings["num_epochs"]), progress=False).train()
+    return solver.best_val_acc
 
 
 def hyperparameter_cases():
     """Visible case for ``chosen_hyperparameters()``: the format of the dict."""
-    return [Case("the dict of chosen hyperparameters", (), check=_hyperparameter_format)]
+    return [RECIPE.format_case(label="the dict of chosen hyperparameters")]
 
 
 def check_hyperparameters(fn):
     """Check that ``fn()`` returns a dict with hidden_dim, learning_rate, reg, num_epochs."""
     run_cases(fn, hyperparameter_cases())
+
+
+# --------------------------------------------------------------------------
+# pictures
+# --------------------------------------------------------------------------
+
+def hidden_local_gradients(params, X, activation):
+    """Local derivative of the hidden non-linearity at every hidden unit.
+
+    Runs X through the first affine layer of a two-layer net with ``params``
+    (W1, b1) and returns d activation / d input for each of the (N, H)
+    hidden pre-activations, obtained as ``backward(ones, cache)`` of the
+    (forward, backward) pair ``activation``.  Values near 0 mean the unit
+    passes almost no gradient back (saturated or dead).
+    """
+    forward, backward = activation
+    a, _ = layers.affine_forward(X, params["W1"], params["b1"])
+    out, cache = forward(a)
+    return backward(np.ones_like(out), cache)

@@ -15,27 +15,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import Case, CheckFailed, Ref, run_cases
-from .checks import check_no_loops as _check_no_loops
-from .gradcheck import assert_gradients_close, eval_numerical_gradient
+from ..cases import Case, CheckFailed, library, run_cases, student
+from ..gradcheck import assert_gradients_close, eval_numerical_gradient
+from ..recipes import Param, Recipe
 
 __all__ = [
-    "svm_loss_cases", "softmax_loss_cases", "train_cases", "predict_cases",
-    "best_params_cases", "check_svm_loss", "check_softmax_loss", "check_no_loops",
-    "check_train", "check_predict", "check_best_params",
-    "loss_with_numeric_gradient", "squared_error_loss", "sgd_probe", "check_sgd_probe",
-    "predict_probe", "check_params_structure", "scores_loss",
-    "make_clusters", "plot_linear_scores", "plot_decision_regions", "plot_loss_histories",
-    "plot_correct_score_sweep", "plot_ce_vs_mse", "templates", "accuracy",
+    "svm_loss_cases", "softmax_loss_cases", "train_cases", "predict_cases", "best_params_cases",
+    "check_svm_loss", "check_softmax_loss", "check_train", "check_predict", "check_best_params",
+    "loss_with_numeric_gradient", "squared_error_loss", "sgd_probe", "verify_sgd_probe",
+    "predict_probe", "chosen_for", "scores_loss", "prepare_linear_data", "RECIPES",
+    "train_linear", "plot_linear_scores", "plot_loss_histories", "plot_correct_score_sweep",
+    "plot_ce_vs_mse", "templates",
 ]
-
-
-def accuracy(y_pred, y_true) -> float:
-    """Fraction of predictions equal to the true labels."""
-    y_pred, y_true = np.asarray(y_pred), np.asarray(y_true)
-    if y_pred.shape != y_true.shape:
-        raise ValueError(f"y_pred has shape {y_pred.shape} but y_true has shape {y_true.shape}")
-    return float(np.mean(y_pred == y_true))
 
 
 # --------------------------------------------------------------------------
@@ -119,17 +110,17 @@ def svm_loss_cases(name="svm_loss_naive"):
     return [
         Case("one example, scores (1, 2, 1), label 0, reg = 0",
              (_W_SVM, _X_SVM[:1], np.array([0]), 0.0), expected=(3.0, _DW_ONE),
-             output_name="(loss, dW)"),
+             output=("loss", "dW")),
         Case("two examples, the second meets every margin, reg = 0.1",
              (_W_SVM, _X_SVM, np.array([0, 0]), 0.1), expected=(1.9, _DW_TWO_REG),
-             output_name="(loss, dW)"),
+             output=("loss", "dW")),
         Case("W = 0: every margin equals 1, so the loss is C - 1 = 2",
              (np.zeros((2, 3)), _X_ZERO, _Y_ZERO, 0.5), expected=(2.0, _DW_ZERO_SVM),
-             output_name="(loss, dW)"),
+             output=("loss", "dW")),
         Case("6 random examples, reg = 0.3: dW matches the numerical gradient",
-             (Ref("student", name), W_num, X_num, y_num, 0.3),
-             call=Ref("public", "assignments.linear:loss_with_numeric_gradient"),
-             check=_gradient_agrees(1e-6)),
+             (student(name), W_num, X_num, y_num, 0.3),
+             call=library("assignments.notebooks.linear_classifiers:loss_with_numeric_gradient"),
+             verify=_gradient_agrees(1e-6)),
     ]
 
 
@@ -144,20 +135,20 @@ def softmax_loss_cases(name="softmax_loss_naive"):
         Case("one example, scores (0, ln 3), label 0, reg = 0.5",
              (np.array([[0.0, ln3]]), np.array([[1.0]]), np.array([0]), 0.5),
              expected=(np.log(4.0) + 0.5 * ln3 ** 2, np.array([[-0.75, 0.75 + ln3]])),
-             output_name="(loss, dW)"),
+             output=("loss", "dW")),
         Case("W = 0: all probabilities 1/3, so the loss is ln 3",
              (np.zeros((2, 3)), _X_ZERO, _Y_ZERO, 0.5), expected=(ln3, _DW_ZERO_SOFTMAX),
-             output_name="(loss, dW)"),
+             output=("loss", "dW")),
         # Row 1 has scores (1e4, 1e4 - ln 3), row 2 has (0, ln 3): exp(1e4)
         # overflows, and shifting both rows by one global max underflows row 2.
         Case("scores near 1e4 in one row and near 0 in the other (shift each row by its max)",
              (np.array([[1e4, 1e4 - ln3], [0.0, ln3]]), np.eye(2), np.array([1, 0]), 0.0),
              expected=(np.log(4.0), np.array([[0.375, -0.375], [-0.375, 0.375]])),
-             output_name="(loss, dW)", rtol=1e-6, atol=1e-9),
+             output=("loss", "dW"), rtol=1e-6, atol=1e-9),
         Case("6 random examples, reg = 0.3: dW matches the numerical gradient",
-             (Ref("student", name), W_num, X_num, y_num, 0.3),
-             call=Ref("public", "assignments.linear:loss_with_numeric_gradient"),
-             check=_gradient_agrees(1e-6)),
+             (student(name), W_num, X_num, y_num, 0.3),
+             call=library("assignments.notebooks.linear_classifiers:loss_with_numeric_gradient"),
+             verify=_gradient_agrees(1e-6)),
     ]
 
 
@@ -169,13 +160,6 @@ def check_svm_loss(fn):
 def check_softmax_loss(fn):
     """Check a softmax loss ``fn(W, X, y, reg) -> (loss, dW)``."""
     run_cases(fn, softmax_loss_cases(fn.__name__), namespace={fn.__name__: fn})
-
-
-def check_no_loops(fn):
-    """Fail if ``fn`` contains a Python loop or comprehension."""
-    _check_no_loops(fn, banned_calls=("np.vectorize", "numpy.vectorize",
-                                      "np.apply_along_axis", "numpy.apply_along_axis"))
-    print(f"ok: {fn.__name__} contains no Python loops")
 
 
 def scores_loss(loss_fn, scores, y):
@@ -277,7 +261,7 @@ def sgd_probe(classifier_cls, X, y, learning_rate, reg, num_iters, batch_size, s
     return {"runs": runs}
 
 
-def check_sgd_probe(out, case):
+def verify_sgd_probe(out, case):
     """Judge ``sgd_probe``'s record: one loss call per iteration, right batches, right update."""
     kw = case.kwargs
     X, y = kw["X"], kw["y"]
@@ -347,17 +331,17 @@ def train_cases():
     rng = np.random.default_rng(11)
     X, y = _probe_data(rng, 20, 4, 3)
     W0 = rng.normal(size=(4, 3)) * 0.1
-    probe = Ref("public", "assignments.linear:sgd_probe")
-    cls = Ref("student", "LinearClassifier")
+    probe = library("assignments.notebooks.linear_classifiers:sgd_probe")
+    cls = student("LinearClassifier")
     return [
         Case("20 examples, 80 batches of 8, lr 0.5, reg 0.01, starting from a given W",
              (cls,), dict(X=X, y=y, learning_rate=0.5, reg=0.01, num_iters=80, batch_size=8,
                           seeds=(1, 1, 2), global_seeds=(3, 4, 3), W0=W0, spread=True),
-             call=probe, check=check_sgd_probe),
+             call=probe, verify=verify_sgd_probe),
         Case("W starts as None, 5 iterations, reg 0", (cls,),
              dict(X=X, y=y, learning_rate=0.1, reg=0.0, num_iters=5, batch_size=4,
                   seeds=(7,), global_seeds=(0,)),
-             call=probe, check=check_sgd_probe),
+             call=probe, verify=verify_sgd_probe),
     ]
 
 
@@ -378,12 +362,12 @@ def predict_cases():
                   [0.0, 2.0, 2.0],
                   [0.0, -0.5, 1.0]])
     X = np.array([[1.0, 0.0, 1.0], [1.0, 1.0, 1.0], [-1.0, 2.0, 1.0], [0.0, 0.0, 1.0]])
-    cls = Ref("student", "LinearClassifier")
-    call = Ref("public", "assignments.linear:predict_probe")
+    cls = student("LinearClassifier")
+    call = library("assignments.notebooks.linear_classifiers:predict_probe")
     return [
         Case("4 examples, 3 classes, scores worked out by hand", (cls, W, X),
-             expected=np.array([0, 1, 2, 2]), output_name="y_pred", call=call),
-        Case("one example", (cls, W, X[2:3]), expected=np.array([2]), output_name="y_pred",
+             expected=np.array([0, 1, 2, 2]), output="y_pred", call=call),
+        Case("one example", (cls, W, X[2:3]), expected=np.array([2]), output="y_pred",
              call=call),
     ]
 
@@ -401,65 +385,75 @@ def check_predict(cls):
 
 
 # --------------------------------------------------------------------------
-# the chosen hyperparameters
+# data and the chosen hyperparameters (one recipe, for the notebook and the grader)
 # --------------------------------------------------------------------------
 
-def check_params_structure(model):
-    """A check: ``out[model]`` is a dict with a positive learning_rate and a reg >= 0."""
-    def check(out, case):
-        if not isinstance(out, dict) or model not in out:
-            raise CheckFailed(f"best_params must be a dict with a key {model!r}, got "
-                              f"{out!r:.80}")
-        params = out[model]
-        if not isinstance(params, dict):
-            raise CheckFailed(f"best_params[{model!r}] must be a dict, got {type(params).__name__}")
-        for key, low in (("learning_rate", 0.0), ("reg", -1.0)):
-            value = params.get(key)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
-                    or not np.isfinite(value) or (value <= 0 if low == 0 else value < 0):
-                need = "a positive number" if low == 0 else "a number >= 0"
-                raise CheckFailed(f"best_params[{model!r}][{key!r}] must be {need}, got "
-                                  f"{value!r}")
-    return check
+def prepare_linear_data(data, num_val, rng) -> dict:
+    """The notebook's preprocessing: split, flatten, scale to [0, 1], centre, bias trick.
+
+    Returns a dict with X_train, y_train, X_val, y_val, X_test, y_test (rows of
+    D + 1 numbers, the last one 1) and mean_image (the training mean, D numbers).
+    """
+    from ..data import append_bias, flatten, subtract_mean, train_val_split
+
+    X_tr, y_tr, X_val, y_val = train_val_split(data.X_train, data.y_train, num_val, rng)
+    mean_image, X_tr, X_val, X_te = subtract_mean(flatten(X_tr) / 255.0, flatten(X_val) / 255.0,
+                                                  flatten(data.X_test) / 255.0)
+    return {"X_train": append_bias(X_tr), "y_train": y_tr, "X_val": append_bias(X_val),
+            "y_val": y_val, "X_test": append_bias(X_te), "y_test": data.y_test,
+            "mean_image": mean_image}
+
+
+def _grader_split(data, rng):
+    return prepare_linear_data(data, min(5000, len(data.y_train) // 10), rng)
+
+
+LINEAR_SPACE = {"learning_rate": Param("float", low=0.0, open_low=True),
+                "reg": Param("float", low=0.0)}
+
+# How the grader judges best_params[model]: it trains the course's reference
+# classifier with those values, 30 epochs in batches of 256 at a constant rate,
+# on a fixed split of the bundled data, and requires this validation accuracy.
+RECIPES = {model: Recipe(name=f"linear {model}", space=LINEAR_SPACE, prepare=_grader_split,
+                         min_val_acc=0.82, fixed={"num_epochs": 30, "batch_size": 256},
+                         seed=0)
+           for model in ("svm", "softmax")}
+
+
+def train_linear(classifier_cls, settings, data, seed=12) -> float:
+    """Validation accuracy of ``classifier_cls`` trained with a recipe's settings."""
+    num_iters = int(settings["num_epochs"] * len(data["y_train"]) / settings["batch_size"])
+    model = classifier_cls()
+    model.train(data["X_train"], data["y_train"], learning_rate=settings["learning_rate"],
+                reg=settings["reg"], num_iters=num_iters, batch_size=settings["batch_size"],
+                rng=np.random.default_rng(seed))
+    return float(np.mean(model.predict(data["X_val"]) == data["y_val"]))
+
+
+def chosen_for(best_params, model):
+    """``best_params[model]``, refusing anything but a dict holding that key."""
+    if not isinstance(best_params, dict) or model not in best_params:
+        raise CheckFailed(f"best_params must be a dict with a key {model!r}")
+    return best_params[model]
 
 
 def best_params_cases(model):
-    """Visible cases: ``best_params[model]`` holds usable hyperparameters."""
-    return [Case(f"best_params[{model!r}] holds a learning_rate and a reg",
-                 (Ref("student", "best_params"),),
-                 call=Ref("public", "assignments.checks:value_of"),
-                 check=check_params_structure(model))]
+    """Visible case: ``best_params[model]`` holds usable hyperparameters."""
+    return [RECIPES[model].format_case((student("best_params"), model),
+                                       call=library(f"{__name__}:chosen_for"),
+                                       label=f"best_params[{model!r}] holds a learning_rate "
+                                             "and a reg")]
 
 
 def check_best_params(best_params, model):
     """Check the structure of ``best_params[model]`` (the grader also trains with it)."""
-    from .checks import value_of
-
-    run_cases(value_of, best_params_cases(model), name="best_params",
+    run_cases(None, best_params_cases(model), name="best_params",
               namespace={"best_params": best_params})
 
 
 # --------------------------------------------------------------------------
-# toy data and pictures
+# pictures
 # --------------------------------------------------------------------------
-
-def make_clusters(num_per_class, rng, spread=0.8):
-    """Three Gaussian clusters in the plane: X (3 * num_per_class, 2), y in {0, 1, 2}."""
-    angles = np.deg2rad([90.0, 210.0, 330.0])
-    centres = 2.0 * np.column_stack([np.cos(angles), np.sin(angles)]) + np.array([1.0, 0.5])
-    X = np.concatenate([c + spread * rng.standard_normal((num_per_class, 2)) for c in centres])
-    y = np.repeat(np.arange(3), num_per_class)
-    order = rng.permutation(len(y))
-    return X[order], y[order]
-
-
-def _draw_regions(ax, predict, X, y, title):
-    from .vis import draw_decision_regions
-
-    draw_decision_regions(predict, X, y, ax=ax, resolution=300, pad=1.0, legend=False)
-    ax.set_aspect("equal")
-    ax.set_title(title)
-
 
 def plot_linear_scores(W, X, y, ax=None, title="regions of a linear classifier"):
     """Toy data, the argmax regions of scores [x, 1] @ W, and each class's zero line.
@@ -470,10 +464,14 @@ def plot_linear_scores(W, X, y, ax=None, title="regions of a linear classifier")
     """
     import matplotlib.pyplot as plt
 
+    from ..vis import draw_decision_regions
+
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 5))
-    _draw_regions(ax, lambda P: np.argmax(np.column_stack([P, np.ones(len(P))]) @ W, axis=1),
-                  X, y, title)
+    draw_decision_regions(lambda P: np.argmax(np.column_stack([P, np.ones(len(P))]) @ W, axis=1),
+                          X, y, ax=ax, resolution=300, pad=1.0, legend=False)
+    ax.set_aspect("equal")
+    ax.set_title(title)
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
     t = np.linspace(x0, x1, 2)
     for c in range(W.shape[1]):
@@ -492,21 +490,6 @@ def plot_linear_scores(W, X, y, ax=None, title="regions of a linear classifier")
     ax.set_ylim(y0, y1)
     ax.legend(loc="lower right", fontsize=8)
     return ax
-
-
-def plot_decision_regions(predictors: dict, X, y, suptitle=None):
-    """One panel per classifier: ``predictors`` maps a title to ``predict(points)``."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(predictors), figsize=(5 * len(predictors), 4.6),
-                             squeeze=False)
-    for ax, (title, predict) in zip(axes[0], predictors.items()):
-        _draw_regions(ax, predict, X, y, title)
-    axes[0][0].legend(loc="lower right", fontsize=8)
-    if suptitle:
-        fig.suptitle(suptitle)
-    fig.tight_layout()
-    return fig
 
 
 def plot_loss_histories(histories: dict, ax=None, window=25, title="training loss", logy=True):

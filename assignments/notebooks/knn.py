@@ -9,24 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import Case, CheckFailed, Ref, run_cases
-from .checks import check_no_loops as _check_no_loops
+from ..cases import Case, CheckFailed, library, run_cases
 
 __all__ = [
     "distance_cases", "l1_cases", "predict_cases", "cross_validation_cases",
-    "check_distances", "check_l1_distances", "check_no_loops", "check_predict_labels",
-    "check_cross_validation", "fold_probe", "accuracy",
-    "plot_distance_matrix", "plot_cross_validation", "show_nearest_mistakes",
-    "timing_table",
+    "check_distances", "check_l1_distances", "check_predict_labels", "check_cross_validation",
+    "fold_probe", "plot_distance_matrix", "plot_cross_validation", "show_nearest_mistakes",
 ]
-
-
-def accuracy(y_pred, y_true) -> float:
-    """Fraction of predictions equal to the true labels."""
-    y_pred, y_true = np.asarray(y_pred), np.asarray(y_true)
-    if y_pred.shape != y_true.shape:
-        raise ValueError(f"y_pred has shape {y_pred.shape} but y_true has shape {y_true.shape}")
-    return float(np.mean(y_pred == y_true))
 
 
 # --------------------------------------------------------------------------
@@ -69,10 +58,10 @@ def distance_cases(metric="l2"):
     row = np.array([[0.0, 5.0, 3.0, 5.0]]) if metric == "l2" else np.array([[0.0, 7.0, 3.0, 7.0]])
     return [
         Case("2 test x 3 train points worked out by hand", (_X_TEST, _X_TRAIN), expected=expected,
-             output_name="dists"),
+             output="dists"),
         Case("1 test x 4 train points: shape (num_test, num_train)", (one, four), expected=row,
-             output_name="dists"),
-        Case("6 random points against themselves", (X_self, X_self), check=_self_distance_property),
+             output="dists"),
+        Case("6 random points against themselves", (X_self, X_self), verify=_self_distance_property),
     ]
 
 
@@ -90,12 +79,6 @@ def check_l1_distances(fn):
     run_cases(fn, distance_cases("l1"))
 
 
-def check_no_loops(fn):
-    """Fail if ``fn`` uses a Python loop, a comprehension or np.linalg.norm."""
-    _check_no_loops(fn)
-    print(f"ok: {fn.__name__} contains no Python loops")
-
-
 # --------------------------------------------------------------------------
 # predicting labels
 # --------------------------------------------------------------------------
@@ -108,13 +91,13 @@ def predict_cases():
     y_train = np.array([3, 1, 1, 2])
     return [
         Case("k=1: the label of the single nearest point", (dists, y_train, 1),
-             expected=np.array([3, 2, 1]), output_name="y_pred"),
+             expected=np.array([3, 2, 1]), output="y_pred"),
         Case("k=3: majority of the three nearest", (dists, y_train, 3),
-             expected=np.array([1, 1, 1]), output_name="y_pred"),
+             expected=np.array([1, 1, 1]), output="y_pred"),
         Case("k=2: a 1-1 tie goes to the smaller label", (dists, y_train, 2),
-             expected=np.array([1, 1, 1]), output_name="y_pred"),
+             expected=np.array([1, 1, 1]), output="y_pred"),
         Case("k=4: all training points vote", (dists, y_train, 4),
-             expected=np.array([1, 1, 1]), output_name="y_pred"),
+             expected=np.array([1, 1, 1]), output="y_pred"),
     ]
 
 
@@ -150,15 +133,15 @@ def cross_validation_cases():
     """Visible cases for ``cross_validate_k(X, y, k_choices, num_folds, classify)``."""
     X = np.arange(10, dtype=np.float64).reshape(10, 1) * np.array([[1.0, 0.5]])
     y = np.array([0, 1, 1, 0, 2, 2, 1, 0, 1, 2])
-    probe = Ref("public", "assignments.knn:fold_probe")
+    probe = library("assignments.notebooks.knn:fold_probe")
     return [
         Case("10 points, 5 folds, k in (1, 2)", (X, y, [1, 2], 5, probe),
              expected={1: np.array([0.5, 0.0, 0.0, 0.5, 0.5]),
                        2: np.array([0.0, 1.0, 0.5, 0.0, 0.5])},
-             output_name="accuracies"),
+             output="accuracies"),
         Case("10 points, 3 uneven folds (4, 3, 3), k = 3", (X, y, [3], 3, probe),
              expected={3: np.array([0.5, 1 / 3, 2 / 3])},
-             output_name="accuracies"),
+             output="accuracies"),
     ]
 
 
@@ -220,7 +203,7 @@ def show_nearest_mistakes(X_test, X_train, dists, y_test, y_pred, y_train, class
     The pairs with the smallest distance come first: the mistakes k-NN was
     most sure about.
     """
-    from .vis import image_grid
+    from ..vis import image_grid
 
     y_test, y_pred = np.asarray(y_test), np.asarray(y_pred)
     wrong = np.flatnonzero(y_pred != y_test)
@@ -236,12 +219,3 @@ def show_nearest_mistakes(X_test, X_train, dists, y_test, y_pred, y_train, class
         titles += [f"test: {classes[y_test[t]]}", f"nearest: {classes[y_train[n]]}"]
     return image_grid(np.stack(rows), titles=titles, ncols=4, ax_size=1.6,
                       suptitle="confident mistakes: test image | its nearest training image")
-
-
-def timing_table(times: dict) -> str:
-    """Format {name: seconds} with the speed-up relative to the slowest entry."""
-    slowest = max(times.values())
-    lines = [f"{'implementation':<14} {'seconds':>9} {'speed-up':>9}"]
-    for name, t in times.items():
-        lines.append(f"{name:<14} {t:9.4f} {slowest / t:8.1f}x")
-    return "\n".join(lines)
