@@ -71,6 +71,14 @@ def hyperparameter_problems(hp, space: dict) -> list[str]:
     return [p for k, spec in space.items() if (p := spec.problem(k, hp[k]))]
 
 
+def _callable_key(fn):
+    """A stable identity for a trainer, also for functools.partial(train, cls)."""
+    if hasattr(fn, "func"):
+        return (_callable_key(fn.func), tuple(id(a) for a in fn.args),
+                tuple(sorted(fn.keywords.items())) if fn.keywords else ())
+    return (getattr(fn, "__module__", ""), getattr(fn, "__qualname__", ""), id(fn))
+
+
 _SPLITS: dict = {}
 _TRAINED: dict = {}
 
@@ -103,7 +111,7 @@ class Recipe:
 
     def validation_accuracy(self, hp: dict, train: Callable) -> float:
         settings = self.settings(hp)
-        key = (self.name, getattr(train, "__qualname__", id(train)),
+        key = (self.name, _callable_key(train),
                tuple(sorted((k, repr(v)) for k, v in settings.items())))
         if key not in _TRAINED:
             with np.errstate(all="ignore"):

@@ -146,6 +146,18 @@ def hidden_predict(rng, solution):
         cases.append(Case(f"{N} examples, D={D}, {C} classes", (cls, W, X),
                           expected=public.predict_probe(reference, W, X), output="y_pred",
                           call=call))
+    # Features near zero: the bias row alone decides, for every seed.  The largest bias is
+    # never at class 0, so ignoring the bias row (argmax of ~0 scores) is always wrong.
+    C = int(rng.integers(3, 7))
+    W = rng.normal(size=(5, C))
+    W[-1] = np.arange(C) * 3.0 + rng.uniform(0, 1, size=C)
+    W[-1] = W[-1][rng.permutation(C)]
+    if np.argmax(W[-1]) == 0:
+        W[-1][[0, 1]] = W[-1][[1, 0]]
+    X = append_bias(rng.normal(size=(6, 4)) * 1e-3)
+    cases.append(Case(f"features near 0: the biases decide ({C} classes)", (cls, W, X),
+                      expected=public.predict_probe(reference, W, X), output="y_pred",
+                      call=call))
     return cases
 
 
