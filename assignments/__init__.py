@@ -1,13 +1,24 @@
-"""Helpers for the numpy deep-learning course notebooks.
+"""The library of the numpy deep-learning course: the notebooks import, the library owns.
 
-The notebooks import from here; nothing here imports a notebook.
+Nothing here imports a notebook.  The package has three kinds of modules:
+
+* shared tools: ``cases`` (how every check calls and judges code), ``static``
+  (the no-loop rule), ``gradcheck``, ``stat_checks``, ``adapters``, ``solver``
+  (training loop and model protocol), ``recipes`` (how tuned hyperparameters
+  are graded), ``metrics``, ``data``, ``vis``, ``monitor``, ``search``, ``timing``;
+* the course's reference building blocks, which later notebooks use:
+  ``layers``, ``optim``, ``weight_init``, ``normalization``, ``models`` (and
+  notebook 6's convolution modules);
+* one small helper module per notebook in ``assignments.notebooks``.
 
 Conventions used across the whole course
 ----------------------------------------
 * Randomness: every function that needs random numbers takes a
-  ``numpy.random.Generator`` argument called ``rng``.  Nothing here touches
-  numpy's global random state.  Notebooks create one generator per
-  experiment with ``np.random.default_rng(seed)``.
+  ``numpy.random.Generator`` argument called ``rng``; notebooks create one
+  generator per experiment with ``np.random.default_rng(seed)``.  The only
+  code here that touches numpy's global random state is notebook 2's
+  ``sgd_probe``, which seeds it on purpose (and restores it afterwards) to
+  catch a training loop that draws its batches from it.
 * Quick mode: when nbgrader (or the course's own grader) executes a notebook
   it sets ``NBGRADER_EXECUTION``; ``budget(quick=..., full=...)`` then picks
   the small setting, so every notebook runs in well under a minute while it
@@ -19,6 +30,9 @@ Conventions used across the whole course
 * Layers are plain functions ``forward(x, ...) -> (out, cache)`` and
   ``backward(dout, cache) -> gradients in the order of forward's inputs``.
   Update rules are pure: ``update(w, dw, config) -> (next_w, next_config)``.
+  Mode ("train" / "test") and randomness are arguments; state that is not
+  learned (batch norm's running averages) goes in and comes out, and the
+  model owns it (the model protocol is in ``assignments.solver``).
 * Dropout is parametrised by ``keep_prob``, the probability of keeping a unit.
 * Shapes: ``N`` examples, ``D`` features, ``C`` classes (or channels for
   images ``(N, C, H, W)``), ``H`` hidden units / image height, ``W`` width.
