@@ -1,4 +1,4 @@
-"""Unit tests for autograder/wire.py."""
+"""Unit tests for autograder/sandbox/wire.py."""
 
 import io
 import json
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from assignments.cases import Ref, library, student
-from autograder import wire
-from autograder.wire import (MAX_MESSAGE, NotPlainData, WireError, pack, read_message, unpack,
+from autograder.sandbox import wire
+from autograder.sandbox.wire import (MAX_MESSAGE, NotPlainData, WireError, pack, read_message, unpack,
                              write_message)
 
 
