@@ -54,16 +54,35 @@ def _completed(jobs: list[Job], workers: int, executor: str):
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         ctx = multiprocessing.get_context(method)
         counter = ctx.Value("i", 0)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_slot,
-                                 initargs=(counter,)) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_slot,
+                                   initargs=(counter,))
+        try:
             futures = [pool.submit(grade_job, job) for job in jobs]
-            try:
-                for fut in as_completed(futures):
-                    yield fut.result()
-            except BaseException:
-                for fut in futures:
-                    fut.cancel()
-                raise
+            for fut in as_completed(futures):
+                yield fut.result()
+        except BaseException:
+            _stop_workers(pool)
+            raise
+        pool.shutdown(wait=True)
+
+
+def _stop_workers(pool, grace: float = 20.0):
+    """Ctrl-C: let every worker kill its sandboxes (SIGINT), then make sure they are gone."""
+    import signal
+    import time
+
+    procs = list(getattr(pool, "_processes", {}).values())
+    for p in procs:
+        try:
+            os.kill(p.pid, signal.SIGINT)
+        except (ProcessLookupError, PermissionError):
+            pass
+    end = time.monotonic() + grace
+    for p in procs:
+        p.join(timeout=max(0.0, end - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def run_jobs(jobs: list[Job], workers: int, executor: str = "local", progress=True) -> list:
@@ -112,8 +131,7 @@ def update_gradebook(course_dir: Path, assignment: str, results: list[dict]) -> 
             gb.db.commit()
 
 
-def generate_feedback(course_dir: Path, assignment: str, results: list[dict], log: Path):
-    run_nbgrader(course_dir, "generate_feedback", assignment, "--force", log=log, check=False)
+def _mark_manual(course_dir: Path, assignment: str, results: list[dict]) -> None:
     for res in results:
         manual = {}
         for row in res["rows"]:
@@ -124,22 +142,44 @@ def generate_feedback(course_dir: Path, assignment: str, results: list[dict], lo
             mark_manual_cells_in_feedback(page, cells)
 
 
-def grade_sandboxed(course_dir: Path, assignment: str, students: dict, source_root: Path,
-                    log: Path, seed: int, jobs: int = 1, force: bool = False,
-                    executor: str | None = None, limits: dict | None = None,
-                    progress: bool = True, skipped: dict | None = None) -> list[Row]:
-    """Grade ``students`` ({name: folder in submitted/}) for one assignment; returns rows."""
-    run_nbgrader(course_dir, "generate_assignment", assignment, "--force", log=log)
-    job_list = [Job(s, assignment, str(folder), str(course_dir), str(source_root), seed,
-                    dict(limits or {}), force, list((skipped or {}).get(s, [])))
-                for s, folder in sorted(students.items())]
+def generate_feedback(course_dir: Path, results: dict, log: Path, workers: int = 1) -> None:
+    """nbgrader's feedback for every assignment ({assignment: results}), ``workers`` at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(assignment):
+        run_nbgrader(course_dir, "generate_feedback", assignment, "--force", log=log,
+                     check=False)
+        _mark_manual(course_dir, assignment, results[assignment])
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        list(pool.map(one, sorted(results)))
+
+
+def grade_sandboxed(course_dir: Path, submitted: dict, source_root: Path, log: Path, seed: int,
+                    jobs: int = 1, force: bool = False, executor: str | None = None,
+                    limits: dict | None = None, progress: bool = True,
+                    skipped: dict | None = None) -> list[Row]:
+    """Grade ``submitted`` ({assignment: {student: folder in submitted/}}); returns rows.
+
+    Every assignment's jobs share one pool, and the assignments' feedback is
+    generated side by side, so the serial parts stay small.
+    """
+    job_list = []
+    for assignment, students in sorted(submitted.items()):
+        run_nbgrader(course_dir, "generate_assignment", assignment, "--force", log=log)
+        job_list += [Job(s, assignment, str(folder), str(course_dir), str(source_root), seed,
+                         dict(limits or {}), force,
+                         list((skipped or {}).get((assignment, s), [])))
+                     for s, folder in sorted(students.items())]
     if progress:
-        print(f"{assignment}: {len(job_list)} submission(s), {jobs} worker(s); isolation: "
-              f"{isolation.describe_isolation()}")
+        print(f"{', '.join(sorted(submitted))}: {len(job_list)} submission(s), {jobs} worker(s); "
+              f"isolation: {isolation.describe_isolation()}")
     results = run_jobs(job_list, jobs, executor or "local", progress)
-    update_gradebook(course_dir, assignment, results)
-    generate_feedback(course_dir, assignment, results, log)
+    by_assignment = {a: [r for r in results if r["assignment"] == a] for a in submitted}
+    for assignment, res in sorted(by_assignment.items()):
+        update_gradebook(course_dir, assignment, res)
+    generate_feedback(course_dir, by_assignment, log, jobs)
     rows = []
-    for res in sorted(results, key=lambda r: r["student"]):
+    for res in sorted(results, key=lambda r: (r["assignment"], r["student"])):
         rows += [Row(**r) for r in res["rows"]]
     return rows

@@ -47,16 +47,16 @@ def refused_rows(refused: list[Refused], source_root: Path, seed) -> list[Row]:
     return rows
 
 
-def copy_submissions(course_dir: Path, assignment: str, found) -> tuple[dict, dict]:
-    """({student: folder in submitted/}, {student: files not copied})."""
-    students, skipped = {}, {}
+def copy_submissions(course_dir: Path, found) -> tuple[dict, dict]:
+    """({assignment: {student: folder in submitted/}}, {(assignment, student): not copied})."""
+    submitted, skipped = {}, {}
     for f in found:
-        dst = course_dir / "submitted" / f.student / assignment
+        dst = course_dir / "submitted" / f.student / f.assignment
         if dst.exists():
             shutil.rmtree(dst)
-        skipped[f.student] = safe_copy(f.folder, dst).skipped
-        students[f.student] = dst
-    return students, skipped
+        skipped[(f.assignment, f.student)] = safe_copy(f.folder, dst).skipped
+        submitted.setdefault(f.assignment, {})[f.student] = dst
+    return submitted, skipped
 
 
 def grade(submissions, course_dir=None, out=None, engine="sandbox", assignments=None,
@@ -77,13 +77,12 @@ def grade(submissions, course_dir=None, out=None, engine="sandbox", assignments=
     seed = int(seed)
     log = course_dir / "logs" / "grade.log"
     rows = refused_rows(refused, source_root, seed)
-    for a in todo:
-        students, skipped = copy_submissions(course_dir, a, [f for f in found
-                                                             if f.assignment == a])
-        if engine == "nbgrader":
+    submitted, skipped = copy_submissions(course_dir, found)
+    if engine == "nbgrader":
+        for a, students in sorted(submitted.items()):
             rows += grade_with_nbgrader(course_dir, a, students, source_root, log, seed)
-        else:
-            rows += grade_sandboxed(course_dir, a, students, source_root, log, seed,
-                                    skipped=skipped, **engine_options)
+    elif submitted:
+        rows += grade_sandboxed(course_dir, submitted, source_root, log, seed, skipped=skipped,
+                                **engine_options)
     write_table(rows, Path(out) if out else course_dir / "grades.csv")
     return rows

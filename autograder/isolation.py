@@ -133,6 +133,8 @@ def read_paths(extra=(), hidden=()) -> list[str]:
              str(Path(assignments.__file__).resolve().parent), str(data_dir()),
              "/usr", "/lib", "/lib64", "/bin", "/etc/ld.so.cache", "/etc/localtime", "/etc/fonts",
              "/dev/null", "/dev/urandom", "/dev/zero", "/sys/devices/system/cpu"}
+    roots.update(p for p in sys.path  # installed packages found through .pth files too
+                 if p and os.path.basename(p) in ("site-packages", "dist-packages"))
     roots.update(str(p) for p in extra)
     out = set()
     for r in roots:

@@ -33,10 +33,10 @@ import numpy as np
 
 from . import __version__
 from . import tasks as _tasks
-from .cells import graded_cells
+from .cells import grade_id, graded_cells, is_answer
 from .feedback import write_autograded
 from .intake import canonical_plan, locate, parse
-from .notebooks import read, reference_namespace
+from .notebooks import read, reference_namespace, strip_solution_markers
 from .replay import Step, run_steps
 from .scan import event_flags, scan_cell, slugs
 from .spawn import Limits
@@ -44,7 +44,7 @@ from .table import Row
 from .verdicts import Sources, crash_note, judge_task, merge
 
 ENGINE = f"sandbox-{__version__}"
-SLOT = [0]   # this worker process's slot (which core it is pinned to without a CPU cgroup)
+SLOT = [-1]  # this pool process's slot: the core it is pinned to without a CPU cgroup (-1: none)
 
 
 def engine_string() -> str:
@@ -134,9 +134,6 @@ def make_plan(source_nb, student_nb, module, solution, seed):
 
 def _answer_source(plan, source_nb, target: str) -> str:
     """The student's answer cell for ``target``: the cell whose source answer defines it."""
-    from .cells import is_answer, grade_id
-    from .notebooks import strip_solution_markers
-
     for cell in source_nb.cells:
         text = strip_solution_markers(cell.source) if is_answer(cell) else ""
         if any(f"{kw} {target}" in text for kw in ("def", "class")) or f"{target} =" in text:

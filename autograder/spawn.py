@@ -208,7 +208,11 @@ class Sandbox:
         self.drain = _Drain(self.proc.stdout, limits.raw_output_bytes)
         self.drain.start()
         self._next = 0
-        head, _ = self._receive(limits.startup_seconds)
+        try:
+            head, _ = self._receive(limits.startup_seconds)
+        except BaseException:  # Ctrl-C or a dead start: nothing may stay behind
+            self.kill()
+            raise
         if head.get("op") != "ready":
             self.kill()
             raise SandboxDied(f"the sandbox did not start: {str(head)[:300]}")

@@ -436,10 +436,11 @@ def _round2_cases() -> list[CorpusCase]:
                                                                  FORGED_REPLIES)),
                    F, {"timeout"}, what="writes forged replies into every descriptor, sleeps"),
         CorpusCase("huge-message", lambda nb: one(insert_after(nb, "add_arrays", HUGE_MESSAGE)),
-                   F, set(), what="announces a 40 MiB message of [] in every descriptor"),
+                   F, {"timeout"}, what="announces a 40 MiB message of [] in every descriptor"),
         CorpusCase("forged-probe", lambda nb: one(set_answer(nb, "add_arrays_code",
                                                              FORGE_PROBE)),
-                   {**F, "add_arrays": 0}, {"inspects-grader"}, {"add_arrays": "case"},
+                   {**F, "add_arrays": 0}, {"inspects-grader", "crashed"},
+                   {"add_arrays": "did not match the request"},
                    what="wrong add_arrays that forges the probe's answer with the nonce"),
         CorpusCase("metadata-outside", lambda nb: one(insert_after(nb, "add_arrays",
                                                                    METADATA_OUTSIDE)),
@@ -608,10 +609,9 @@ def compute_distances_no_loops(X_test, X_train):
     return np.sqrt(np.maximum(sq - 2 * X_test @ X_train.T, 0))
 '''
 REBIND_LATER = '''def compute_distances_no_loops(X_test, X_train):
-    out = np.zeros((len(X_test), len(X_train)))
-    for i in range(len(X_test)):
-        out[i] = np.sqrt(np.maximum(((X_train - X_test[i]) ** 2).sum(axis=1), 0))
-    return out
+    for _ in range(1):
+        sq = (X_test ** 2).sum(axis=1)[:, None] + (X_train ** 2).sum(axis=1)[None, :]
+    return np.sqrt(np.maximum(sq - 2 * X_test @ X_train.T, 0))
 '''
 LAYERS = ("affine_forward", "affine_backward", "relu_forward", "relu_backward",
           "sigmoid_forward", "sigmoid_backward", "softmax_loss", "svm_loss")

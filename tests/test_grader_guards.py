@@ -81,7 +81,7 @@ def test_ctrl_c_leaves_no_process_behind(fixture_course, tmp_path):
     assert _brokers(course) or proc.poll() is not None
     os.killpg(proc.pid, signal.SIGINT)
     proc.wait(timeout=60)
-    for _ in range(100):
+    for _ in range(300):
         if not _brokers(course):
             break
         time.sleep(0.1)

@@ -32,7 +32,11 @@ NB3_LIMITS = {**LIMITS, "cell_seconds": 60, "probe_seconds": 60, "notebook_secon
 FIXTURE_CASES = [c for c in CASES if c.assignment == "00_fixture"]
 KNN_CASES = [c for c in CASES if c.assignment == "01_knn"]
 NB3_CASES = [c for c in CASES if c.assignment == "03_two_layer_net"]
-STOCK_SKIPS = {"forged-replies", "cpu-hog", "disk-fill", "memfd-hog", "huge-message"}
+# stock nbgrader grades the original corpus and the new cases it gets wrong (the others
+# only cost time: it has no limits and grades them right or not at all)
+STOCK_CASES = {c.name for c in CASES[:28]} | {"grade-id-list", "metadata-string",
+                                              "cell-without-source", "knn-reference",
+                                              "knn-input-transformer", "knn-os-exit"}
 
 # Cases stock nbgrader 0.9 grades wrongly (points, or "needs manual grade" instead of a
 # grade), measured by test_stock_nbgrader_comparison and listed in README.md.
@@ -41,18 +45,23 @@ NBGRADER_WRONG = {
     "np-testing-patch", "detects-grader", "memory-bomb", "os-exit", "segfault",
     "deleted-test-cell",
     "reordered-cells", "wrong-name", "knn-input-transformer", "knn-os-exit",
+    "grade-id-list", "metadata-string", "cell-without-source",
 }
 
 
-class UnixListener(threading.Thread):
-    """A host service on a Unix socket that records what reaches it."""
+class Listener(threading.Thread):
+    """A host service (TCP on 127.0.0.1, or a Unix socket) that records what reaches it."""
 
-    def __init__(self, path: Path):
+    def __init__(self, unix_path: Path | None = None):
         super().__init__(daemon=True)
-        if path.exists():
-            path.unlink()
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.bind(str(path))
+        if unix_path is None:
+            self.sock = socket.socket()
+            self.sock.bind(("127.0.0.1", 0))
+            self.port = self.sock.getsockname()[1]
+        else:
+            unix_path.unlink(missing_ok=True)
+            self.sock = socket.socket(socket.AF_UNIX)
+            self.sock.bind(str(unix_path))
         self.sock.listen(8)
         self.received = []
         self.start()
@@ -67,32 +76,11 @@ class UnixListener(threading.Thread):
             conn.close()
 
 
-class Listener:
-    """A TCP server on 127.0.0.1 that records what submissions send it."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self.received = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.received.append(conn.recv(200))
-            conn.close()
-
-
 @pytest.fixture(scope="module")
 def env():
     saved = dict(os.environ)
     listener = Listener()
-    listener.unix = UnixListener(UNIX_PATH)
+    listener.unix = Listener(UNIX_PATH)
     os.environ["COURSE_TASK_MODULES"] = str(FIXTURE_TASKS)
     os.environ["CORPUS_PORT"] = str(listener.port)
     yield listener
@@ -122,9 +110,10 @@ def _run(engine, tmp: Path, which: str, **options):
     else:
         os.environ["COURSE_DIR"] = str(ROOT)
         write_corpus(subs, {which: ROOT})
-        if engine == "nbgrader":
-            for name in STOCK_SKIPS:
-                shutil.rmtree(subs / name, ignore_errors=True)
+    if engine == "nbgrader":
+        for case in CASES:
+            if case.name not in STOCK_CASES:
+                shutil.rmtree(subs / case.folder_name, ignore_errors=True)
     try:
         rows = grade(subs, course_dir=course, engine=engine, seed=SEED, **options)
     finally:
@@ -178,27 +167,7 @@ def test_case_gets_its_grade_flags_and_message(ours, case):
 
 
 def test_corpus_is_big_enough():
-    assert len(CASES) >= 20 and len(KNN_CASES) >= 3
-
-
-def test_no_other_students_row_changed(ours, env, tmp_path):
-    """The honest submission alone gets exactly what it got among the hostile ones."""
-    alone = tmp_path / "alone"
-    course = _fixture_course(tmp_path / "course")
-    os.environ["COURSE_DIR"] = str(course)
-    try:
-        everything = tmp_path / "all"
-        write_corpus(everything, {"00_fixture": course})
-        (alone / "correct").parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(everything / "correct", alone / "correct")
-        rows = grade(alone, course_dir=course, engine="sandbox", limits=LIMITS, progress=False,
-                     seed=SEED)
-    finally:
-        os.environ.pop("COURSE_DIR", None)
-    for r in rows:
-        other = ours[0]["correct"][r.cell]
-        assert (r.points, r.status, r.message, r.flags) == (other.points, other.status,
-                                                            other.message, other.flags)
+    assert len(CASES) >= 60 and len(KNN_CASES) >= 7 and len(NB3_CASES) >= 2
 
 
 def test_sandbox_blocked_network_and_outside_writes(ours, env):
@@ -222,7 +191,7 @@ def test_feedback_never_shows_hidden_tests(ours):
     _, courses = ours
     pages = list(courses["00_fixture"].glob("feedback/*/00_fixture/*.html"))
     pages += list(courses["01_knn"].glob("feedback/*/01_knn/*.html"))
-    assert len(pages) >= len(CASES) - 4  # unreadable submissions get no page
+    assert len(pages) >= 40  # unreadable, refused and linked submissions get no page
     for page in pages:
         text = page.read_text()
         for secret in ("HIDDEN", "default_rng(5)", "run_hidden(\"", "grading_seed"):
@@ -236,7 +205,7 @@ def test_stock_nbgrader_comparison(ours, stock, env):
              "stock nbgrader |", "|---|---|---|---|---|"]
     wrong = set()
     for case in CASES:
-        if case.name in STOCK_SKIPS or case.assignment == "03_two_layer_net" or case.student:
+        if case.name not in STOCK_CASES:
             continue
         mine = ours[0][case.name]
         theirs = stock[0].get(case.name, {})

@@ -101,7 +101,8 @@ class Kernel:
         result = self.shell.run_cell(str(head.get("source", "")), store_history=False,
                                      silent=False)
         err = result.error_before_exec or result.error_in_exec
-        reply = {"ok": err is None, "error": f"{type(err).__name__}: {err}" if err else None,
+        reply = {"ok": err is None,
+                 "error": f"{type(err).__name__}: {str(err)[:2000]}" if err else None,
                  "exception": type(err).__name__ if err is not None else "",
                  "frames": student_frames(err) if err is not None else []}
         return reply, None
@@ -134,6 +135,7 @@ class Kernel:
                     attempt = Attempt("rejected",
                                       f"it returned something that cannot be checked: {err}")
             plain_attempt = attempt.plain()
+            plain_attempt["detail"] = plain_attempt["detail"][:2000]
             plain_attempt["frames"] = student_frames(attempt.error) if attempt.error else []
             attempts.append(plain_attempt)
             outputs.append(attempt.output if attempt.kind in ("returned", "mutated-input")
@@ -156,6 +158,13 @@ class Kernel:
                 reply, data = self.probe(head, payload)
             else:
                 reply, data = {"ok": False, "error": f"unknown op {op!r}"}, None
+        except Exception as err:  # noqa: BLE001 - e.g. IPython itself failing on a cell
+            reply = {"ok": False, "error": f"{type(err).__name__}: {str(err)[:1000]}",
+                     "exception": type(err).__name__, "frames": []}
+            data = None if op != "probe" else [None] * len(payload or [])
+            if op == "probe":
+                reply["results"] = [{"kind": "raised", "detail": reply["error"],
+                                     "exception": type(err).__name__}] * len(payload or [])
         finally:
             sys.stdout, sys.stderr = real_out, real_err
             if os.getpid() != self.pid:  # a forked child came back here: it never answers

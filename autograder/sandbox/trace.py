@@ -90,11 +90,3 @@ def summary(trace: CodeTrace, is_student) -> dict:
     return {"student": [list(s) for s in sorted(student)][:MAX_ENTRIES],
             "course": sorted(course)[:MAX_ENTRIES], "intact": trace.intact}
 
-
-def uses_reference(course_refs, own) -> str | None:
-    """The first of ``own`` ('module:name', a function or a class) that ran, else None."""
-    for path in own:
-        for ran in course_refs:
-            if ran == path or ran.startswith(path + "."):
-                return path
-    return None
