@@ -26,9 +26,14 @@ _SCHEMES = re.compile(r"(?i)\b(javascript|vbscript|data|file)(\s*):")
 
 
 def inert_markdown(text: str) -> str:
-    """Markdown that renders as the student wrote it but can run nothing."""
-    text = html.escape(text, quote=False)
-    return _SCHEMES.sub(lambda m: f"{m.group(1)}{m.group(2)}&#58;", text)
+    """Markdown that renders as the student wrote it but can run nothing.
+
+    HTML is escaped; link and image syntax is escaped too (``\\[``), so no
+    URL the student wrote becomes a link; script-like schemes are broken
+    in the text.
+    """
+    text = html.escape(text, quote=False).replace("[", "\\[").replace("]", "\\]")
+    return _SCHEMES.sub(lambda m: f"{m.group(1)} {m.group(2)}:", text)
 
 
 def _error(message: str, traceback_lines=()):

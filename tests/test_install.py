@@ -131,12 +131,13 @@ def test_hostile_corpus_as_an_unprivileged_user(installed):
     user = _ensure_user()
     if user is None or not shutil.which("runuser"):
         pytest.skip("cannot create an unprivileged user here")
-    tests = base / "tests"
+    root = base / "nonroot"   # a course copy with its tests, apart from the venv
+    root.mkdir()
+    tests = root / "tests"
     shutil.copytree(ROOT / "tests", tests, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("nbgrader_config.py", "source", "release"):
-        if not (base / name).exists():
-            src = ROOT / name
-            (shutil.copytree if src.is_dir() else shutil.copy)(src, base / name)
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, root / name)
     work = base / "nonroot-tmp"
     work.mkdir()
     subprocess.run(["chown", "-R", user, str(work), str(tests)], check=True)
@@ -144,8 +145,9 @@ def test_hostile_corpus_as_an_unprivileged_user(installed):
         ["runuser", "-u", user, "--", str(py), "-m", "pytest", "-q", "-p", "no:cacheprovider",
          "--basetemp", str(work / "pytest"), str(tests / "test_hostile.py"),
          "-k", "gets_its_grade or no_process_outlives or honest_rows"],
-        cwd=base, capture_output=True, text=True, timeout=3000,
-        env={**os.environ, "HOME": str(work), "TMPDIR": str(work), "COURSE_DIR": str(base)})
+        cwd=root, capture_output=True, text=True, timeout=3000,
+        env={**os.environ, "HOME": str(work), "TMPDIR": str(work), "COURSE_DIR": str(root),
+             "CORPUS_ASSIGNMENTS": "00_fixture,01_knn"})
     tail = result.stdout[-3000:] + result.stderr[-2000:]
     assert result.returncode == 0, tail
     assert " passed" in result.stdout and "failed" not in result.stdout.splitlines()[-1], tail
