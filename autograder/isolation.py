@@ -113,12 +113,12 @@ def _without(root: Path, holes: list[Path]) -> list[str]:
     out = []
     for child in sorted(root.iterdir()):
         try:
-            target = child.resolve()
+            target = child.resolve()  # a link (venv/lib64 -> lib) is judged where it leads
         except OSError:
             continue
         if any(target == h or h in target.parents for h in holes):
             continue
-        out += _without(child, holes)
+        out += _without(target if child.is_symlink() else child, holes)
     return out
 
 

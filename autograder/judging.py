@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import linecache
+import os
 from dataclasses import dataclass
 
 from assignments.cases import Attempt, attempt_case, failure_message, judge
@@ -65,8 +66,11 @@ def _default_describe(task):
 
 
 def _student_file(filename: str) -> bool:
-    return not filename.startswith(trace.library_dirs()) and not filename.startswith("<frozen") \
-        and filename != "<string>"
+    """Code of the student's cells: answers run by the grader (``<answer ...>``), IPython's
+    cells (``<ipython-input-...>``, ipykernel's ``.../ipykernel_N/...``), the sandbox's."""
+    if filename.startswith("<"):
+        return not filename.startswith("<frozen") and filename != "<string>"
+    return os.path.basename(os.path.dirname(filename)).startswith("ipykernel_")
 
 
 def attempts_in_process(task, namespace: dict, cases, tracer=None) -> list[Attempt]:

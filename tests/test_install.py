@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -43,12 +44,17 @@ def _python_for_everyone() -> str:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    base = tmp_path_factory.mktemp("install")
+def installed():
+    # not under pytest's own temporary folder: it is private (0700) to the user running tests
+    base = Path(tempfile.mkdtemp(prefix="course-install-test-"))
     os.chmod(base, 0o755)
-    for parent in base.parents:
-        if str(parent).startswith("/tmp/") and parent != Path("/tmp"):
-            os.chmod(parent, os.stat(parent).st_mode | 0o755)
+    try:
+        yield _install(base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _install(base: Path):
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w",
                             str(base / "dist"), str(ROOT)], capture_output=True, text=True)
     if built.returncode != 0:
@@ -61,8 +67,15 @@ def installed(tmp_path_factory):
                     str(wheel)], check=True)
     site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()"
                            "['purelib'])"], capture_output=True, text=True).stdout.strip()
-    # dependencies: the test environment's packages, after the installed wheel
+    # dependencies: the test environment's packages, after the installed wheel (with the
+    # one console script nbgrader runs, and the Jupyter data files nbconvert reads)
     Path(site, "zz_test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    alembic = venv / "bin" / "alembic"
+    alembic.write_text(f"#!{py}\nimport sys\nfrom alembic.config import main\nsys.exit(main())\n")
+    alembic.chmod(0o755)
+    share = Path(sys.prefix) / "share" / "jupyter"
+    if share.is_dir():
+        shutil.copytree(share, venv / "share" / "jupyter", dirs_exist_ok=True)
     course = base / "course"
     course.mkdir()
     for name in ("nbgrader_config.py", "source", "release"):

@@ -148,3 +148,30 @@ def test_read_paths_leave_out_a_hole_below_an_allowed_root(tmp_path):
     hole = root / "lib" / "site" / "autograder"
     paths = {Path(p) for p in isolation._without(root, [hole])}
     assert paths == {root / "bin", root / "lib" / "site" / "a", root / "lib" / "site" / "b"}
+
+
+def test_every_recorded_event_raises_a_flag():
+    from autograder.sandbox import events
+
+    recorded = set(events.EVENT_FLAGS) | set(events.PATH_EVENTS) | set(events.BROKER_FLAGS)
+    assert all(events.flag_of(e) for e in recorded)
+    r, w = os.pipe()
+    hook = events.make_hook(w, ("/allowed/",))
+    hook("os.remove", ("/allowed/x",))          # inside the job's folders: not worth a line
+    hook("os.remove", ("/etc/passwd",))
+    hook("os.chmod", ("/srv/gradebook.db", 0o777))
+    hook("import", ("numpy",))                   # not watched
+    os.close(w)
+    lines = events.parse_lines(os.read(r, 4096))
+    assert [e for e, _ in lines] == ["os.remove", "os.chmod"]
+    assert {events.flag_of(e) for e, _ in lines} == {"outside-files"}
+
+
+def test_a_link_into_an_allowed_root_does_not_reopen_the_hole(tmp_path):
+    root = tmp_path / "venv"
+    (root / "lib" / "site" / "autograder").mkdir(parents=True)
+    (root / "lib" / "site" / "numpy").mkdir()
+    (root / "lib64").symlink_to("lib")
+    hole = root / "lib" / "site" / "autograder"
+    paths = {Path(p) for p in isolation._without(root, [hole])}
+    assert paths == {root / "lib" / "site" / "numpy"}

@@ -41,22 +41,6 @@ class CodeTrace:
         return False
 
 
-def library_dirs() -> tuple:
-    """Folders of installed code (never the student's)."""
-    import sysconfig
-
-    dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix}
-    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-        try:
-            dirs.add(sysconfig.get_paths()[key])
-        except KeyError:
-            pass
-    here = os.path.dirname(os.path.abspath(__file__))
-    dirs.add(here)
-    dirs.add(os.path.dirname(here))
-    return tuple(os.path.join(os.path.abspath(d), "") for d in dirs if d)
-
-
 def _assignments_dir() -> str:
     import assignments
 
