@@ -198,8 +198,7 @@ def test_snooping_code_reads_nothing(ours):
 
 def test_feedback_never_shows_hidden_tests(ours):
     _, courses = ours
-    pages = list(courses["00_fixture"].glob("feedback/*/00_fixture/*.html"))
-    pages += list(courses["01_knn"].glob("feedback/*/01_knn/*.html"))
+    pages = [p for a, course in courses.items() for p in course.glob(f"feedback/*/{a}/*.html")]
     assert len(pages) >= 40  # unreadable, refused and linked submissions get no page
     for page in pages:
         text = page.read_text()
@@ -234,7 +233,11 @@ def test_stock_nbgrader_comparison(ours, stock, env):
     out = ROOT / "build" / "corpus_comparison.md"
     out.parent.mkdir(exist_ok=True)
     out.write_text(table + "\n")
-    assert wrong == NBGRADER_WRONG, f"stock nbgrader's wrong cases changed:\n{table}"
+    # stock nbgrader's 15 s cell limit makes the 100 MB print flood pass or time out
+    # depending on the machine's load: that case is left out of the comparison
+    flaky = {"print-flood"}
+    assert wrong - flaky == NBGRADER_WRONG - flaky, \
+        f"stock nbgrader's wrong cases changed:\n{table}"
     # what stock nbgrader lets a submission do
     assert env.received, "stock nbgrader was expected to let the submission connect"
     assert list(stock[1]["00_fixture"].rglob("HACKED.txt"))

@@ -63,7 +63,7 @@ def make_hook(fd: int, allowed: tuple, own_code=frozenset()):
     ``allowed``: path prefixes ending in a separator (the job's folders, the
     read-only installation) where file events are not worth reporting.
     ``own_code``: code objects of the kernel's own tracer, whose
-    ``sys.setprofile`` calls are not the student's.
+    ``sys.settrace`` calls are not the student's.
     """
     write, encode, getframe = os.write, str.encode, sys._getframe
     watched, paths, cap = frozenset(EVENT_FLAGS), frozenset(PATH_EVENTS), MAX_DETAIL
@@ -71,7 +71,7 @@ def make_hook(fd: int, allowed: tuple, own_code=frozenset()):
     def hook(event, args, _w=write, _e=encode, _fd=fd, _ok=allowed, _own=own_code,
              _frame=getframe):
         if event in watched:
-            if event == "sys.setprofile" and _frame(1).f_code in _own:
+            if event in ("sys.settrace", "sys.setprofile") and _frame(1).f_code in _own:
                 return
             detail = repr(args)[:cap]
         elif event in paths:

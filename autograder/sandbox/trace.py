@@ -1,7 +1,7 @@
 """Which code runs during a graded call: the student's functions and the course's.
 
 ``CodeTrace`` records every Python code object entered while it is active
-(``sys.setprofile``; one set insertion per call).  ``summary`` keeps what
+(``sys.settrace`` without line events: one set insertion per Python call).  ``summary`` keeps what
 the grader judges: code of the student's cells (where it is, for the
 no-loop rule) and code of the ``assignments`` package (which reference
 functions ran, for the no-delegation rule).  The same recorder runs in the
@@ -24,20 +24,19 @@ class CodeTrace:
         self.intact = True
         self._previous = None
 
-    def _profile(self, frame, event, arg):
-        if event == "call":
-            self.codes.add(frame.f_code)
+    def _trace(self, frame, event, arg):
+        self.codes.add(frame.f_code)  # called for Python calls only; no line tracing
 
     def __enter__(self):
-        self._previous = sys.getprofile()
-        sys.setprofile(self._profile)
+        self._previous = sys.gettrace()
+        sys.settrace(self._trace)
         return self
 
     def __exit__(self, *exc):
-        # the call may have replaced or removed the profiler: what it hid is unknown
-        current = sys.getprofile()
+        # the call may have replaced or removed the tracer: what it hid is unknown
+        current = sys.gettrace()
         self.intact = getattr(current, "__self__", None) is self
-        sys.setprofile(self._previous)
+        sys.settrace(self._previous)
         return False
 
 
