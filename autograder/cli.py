@@ -2,7 +2,10 @@
 
     course release [ASSIGNMENT ...]        regenerate release/ from source/
     course grade SUBMISSIONS [options]     autograde, feedback, grade table
-    course demo                            the whole pipeline on three demo students
+    course demo [ASSIGNMENT ...]           the whole pipeline on three demo students
+
+Global option: --course-dir DIR (else $COURSE_DIR, else the current directory),
+the folder holding nbgrader_config.py, source/ and release/.
     course solutions [--full] [ASSIGNMENT ...]   run the solution notebooks into build/
     course mutants [ASSIGNMENT ...]        which test cell catches each planted bug
     course nbtext to-text|from-text ...    edit notebooks as text
@@ -11,9 +14,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
+
+from .course import NotACourse
 
 
 def _cmd_release(args) -> int:
@@ -25,22 +29,22 @@ def _cmd_release(args) -> int:
 
 
 def _cmd_grade(args) -> int:
-    from .grade import grade, summary
+    from .course import course_root
+    from .grade import grade
+    from .table import summary
 
-    rows = grade(args.submissions, course_dir=args.course_dir, out=args.out, engine=args.engine,
+    rows = grade(args.submissions, out=args.out, engine=args.engine,
                  assignments=args.assignment or None, **_engine_options(args))
     print(summary(rows))
-    out = Path(args.out) if args.out else Path(args.course_dir or ".") / "grades.csv"
+    out = Path(args.out) if args.out else course_root() / "grades.csv"
     print(f"\ngrade table: {out}")
     return 0
 
 
 def _engine_options(args) -> dict:
     if args.engine == "nbgrader":
-        return {}
-    opts = {"jobs": args.jobs, "force": args.force}
-    if args.seed is not None:
-        opts["seed"] = args.seed
+        return {"seed": args.seed}
+    opts = {"jobs": args.jobs, "force": args.force, "seed": args.seed}
     if args.executor:
         opts["executor"] = args.executor
     return opts
@@ -49,7 +53,8 @@ def _engine_options(args) -> dict:
 def _cmd_demo(args) -> int:
     from .demo import run_demo
 
-    return run_demo(args.workdir, engine=args.engine, **_engine_options(args))
+    return run_demo(args.workdir, engine=args.engine, assignments=args.assignments or None,
+                    **_engine_options(args))
 
 
 def _cmd_solutions(args) -> int:
@@ -89,6 +94,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="course", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])
+    parser.add_argument("--course-dir", default=None,
+                        help="the course directory, holding nbgrader_config.py (default: "
+                             "$COURSE_DIR, else the current directory)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("release", help="regenerate release/ from source/")
@@ -97,13 +105,13 @@ def main(argv=None) -> int:
 
     p = sub.add_parser("grade", help="autograde SUBMISSIONS/<student>/<assignment>/*.ipynb")
     p.add_argument("submissions")
-    p.add_argument("--course-dir", default=None, help="nbgrader course directory (default: repo)")
     p.add_argument("--out", default=None, help="CSV grade table (default: COURSE_DIR/grades.csv)")
     p.add_argument("--assignment", action="append", help="only these assignments")
     _add_engine_args(p)
     p.set_defaults(func=_cmd_grade)
 
     p = sub.add_parser("demo", help="release, grade and give feedback to three demo students")
+    p.add_argument("assignments", nargs="*", help="only these assignments (default: all)")
     p.add_argument("--workdir", default=None, help="scratch course directory (default build/demo)")
     _add_engine_args(p)
     p.set_defaults(func=_cmd_demo)
@@ -123,13 +131,28 @@ def main(argv=None) -> int:
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=lambda a: __import__("autograder.nbtext").nbtext.main(a.rest))
 
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command != "nbtext":  # `course grade SUBS --course-dir X` works too
+        extra = argparse.ArgumentParser(add_help=False)
+        extra.add_argument("--course-dir", default=None)
+        known, unknown = extra.parse_known_args(rest)
+        if unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.course_dir = known.course_dir or args.course_dir
+    if args.course_dir:
+        from .course import set_course_dir
+
+        set_course_dir(args.course_dir)
     if args.command in ("grade", "demo", "mutants"):
-        # grading runs many processes side by side: one BLAS thread each
-        # (set before numpy is imported by the command)
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ.setdefault(var, "1")
-    return args.func(args)
+        # grading runs many processes side by side (set before the command imports numpy)
+        from .blas import use_one_thread
+
+        use_one_thread()
+    try:
+        return args.func(args)
+    except NotACourse as err:
+        print(f"course: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -18,10 +18,12 @@ import nbformat
 
 from . import tasks as _tasks
 from .course import course_root, existing_assignments
-from .grade import grade, summary
+from .cells import grade_id, is_answer
+from .grade import grade
 from .mutants import apply
-from .notebooks import answer_sources, grade_id, is_answer, read, reference_submission
+from .notebooks import answer_sources, read, reference_submission
 from .release import generate
+from .table import summary
 
 
 def make_submissions(workdir: Path, assignments, root: Path) -> Path:

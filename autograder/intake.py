@@ -19,7 +19,8 @@ from pathlib import Path
 
 import nbformat
 
-from .notebooks import grade_id, is_answer, is_manual, is_test, meta, strip_hidden_tests
+from .cells import grade_id, is_answer, is_manual, is_test, problem, source
+from .notebooks import strip_hidden_tests
 
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 
@@ -85,9 +86,17 @@ def parse(path: Path):
     except Exception as err:  # nbformat raises many types for broken files
         raise ValueError(f"{path.name} could not be read as a notebook ({type(err).__name__}: "
                          f"{str(err)[:200]})") from None
-    for cell in nb.cells:
-        if not isinstance(cell.get("source", ""), str):
+    for i, cell in enumerate(nb.cells):
+        if not isinstance(cell, dict):
+            raise ValueError(f"{path.name}: cell {i} is not a JSON object")
+        if "source" not in cell:
+            flags.append(f"malformed-cell: cell {i} has no source (read as empty)")
+        elif not isinstance(cell.get("source"), (str, list)):
             raise ValueError(f"{path.name} has a cell whose source is not text")
+        cell["source"] = source(cell)
+        why = problem(cell)
+        if why:
+            flags.append(f"malformed-metadata: cell {i}: {why}; treated as an ordinary cell")
     return nb, flags
 
 
@@ -114,8 +123,7 @@ def _norm(text: str) -> str:
 def canonical_plan(source_nb, student_nb) -> Plan:
     """The cells to execute, in order, with every graded cell restored from the source."""
     flags = []
-    src_graded = [c for c in source_nb.cells if meta(c).get("grade_id")
-                  and (is_answer(c) or is_test(c) or is_manual(c))]
+    src_graded = [c for c in source_nb.cells if is_answer(c) or is_test(c) or is_manual(c)]
     src_ids = [grade_id(c) for c in src_graded]
     src_by_id = {grade_id(c): c for c in src_graded}
 
@@ -125,7 +133,7 @@ def canonical_plan(source_nb, student_nb) -> Plan:
     anchor = None
     order_seen = []
     for cell in student_nb.cells:
-        gid = meta(cell).get("grade_id")
+        gid = grade_id(cell)
         if gid in src_by_id:
             if gid in student_by_id:
                 flags.append(f"duplicate-cell: {gid} appears twice; the first copy is graded")
@@ -133,7 +141,7 @@ def canonical_plan(source_nb, student_nb) -> Plan:
             student_by_id[gid] = cell
             order_seen.append(gid)
             anchor = gid
-        elif cell.get("cell_type") == "code" and cell.source.strip():
+        elif cell.get("cell_type") == "code" and source(cell).strip():
             anchored.setdefault(anchor, []).append(cell)
     expected_order = [g for g in src_ids if g in student_by_id]
     if order_seen != expected_order:
@@ -141,7 +149,7 @@ def canonical_plan(source_nb, student_nb) -> Plan:
 
     items, answers, manual = [], {}, {}
     for k, cell in enumerate(anchored.get(None, [])):
-        items.append(PlanItem("code", f"extra-{k}", cell.source))
+        items.append(PlanItem("code", f"extra-{k}", source(cell)))
     for gid in src_ids:
         src = src_by_id[gid]
         mine = student_by_id.get(gid)
@@ -152,8 +160,8 @@ def canonical_plan(source_nb, student_nb) -> Plan:
                 if mine.get("cell_type") != "code":
                     flags.append(f"retyped-answer-cell: {gid} was changed to "
                                  f"{mine.get('cell_type')}; run as code")
-                answers[gid] = mine.source
-                items.append(PlanItem("code", gid, mine.source, gid))
+                answers[gid] = source(mine)
+                items.append(PlanItem("code", gid, source(mine), gid))
         elif is_test(src):
             if mine is None:
                 flags.append(f"deleted-test-cell: {gid} (scores 0)")
@@ -162,13 +170,13 @@ def canonical_plan(source_nb, student_nb) -> Plan:
                 if mine.get("cell_type") != "code":
                     flags.append(f"retyped-test-cell: {gid} was changed to "
                                  f"{mine.get('cell_type')}; restored")
-                elif _norm(mine.source) != _norm(strip_hidden_tests(src.source)):
+                elif _norm(source(mine)) != _norm(strip_hidden_tests(src.source)):
                     flags.append(f"edited-test-cell: {gid}; restored")
                 items.append(PlanItem("test", gid, grade_id=gid))
         elif is_manual(src):
-            manual[gid] = mine.source if mine is not None else None
+            manual[gid] = source(mine) if mine is not None else None
             if mine is None:
                 flags.append(f"deleted-answer-cell: {gid}")
         for k, cell in enumerate(anchored.get(gid, [])):
-            items.append(PlanItem("code", f"{gid}+{k}", cell.source))
+            items.append(PlanItem("code", f"{gid}+{k}", source(cell)))
     return Plan(items, flags, answers, manual)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .blas import use_one_thread
+
 
 class NbgraderError(RuntimeError):
     pass
@@ -18,9 +20,7 @@ def nbgrader_env(extra: dict | None = None) -> dict:
     bindir = str(Path(sys.executable).parent)
     env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
     env.setdefault("PYTHONHASHSEED", "0")
-    env.setdefault("OPENBLAS_NUM_THREADS", "1")
-    env.setdefault("OMP_NUM_THREADS", "1")
-    env.setdefault("MKL_NUM_THREADS", "1")
+    use_one_thread(env)
     env.setdefault("MPLBACKEND", "Agg")
     if extra:
         env.update(extra)
@@ -29,7 +29,7 @@ def nbgrader_env(extra: dict | None = None) -> dict:
 
 def run_nbgrader(course_dir, *args, log: Path | None = None, check=True, env=None):
     """Run ``python -m nbgrader ARGS`` in ``course_dir``; returns the CompletedProcess."""
-    course_dir = Path(course_dir)
+    course_dir = Path(course_dir).resolve()  # nbgrader re-roots relative paths
     cmd = [sys.executable, "-m", "nbgrader", *args,
            f"--CourseDirectory.root={course_dir}"]
     proc = subprocess.run(cmd, cwd=course_dir, env=nbgrader_env(env), capture_output=True,

@@ -25,24 +25,12 @@ from pathlib import Path
 
 import nbformat
 
+from . import cells as roles
+
 _MARKER = re.compile(r"^# %%(?P<md> \[markdown\])?(?P<rest>.*)$")
 _KIND = re.compile(r"^\s*(answer|test|manual|readonly):\s*(\S+)(?:\s+points=(\d+(?:\.\d+)?))?\s*$")
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-
-
-def _nbgrader(kind: str, grade_id: str, points=None) -> dict:
-    meta = {"grade": False, "grade_id": grade_id, "locked": False, "schema_version": 3,
-            "solution": False, "task": False}
-    if kind == "answer":
-        meta["solution"] = True
-    elif kind == "test":
-        meta.update(grade=True, locked=True, points=points)
-    elif kind == "manual":
-        meta.update(grade=True, solution=True, points=points)
-    elif kind == "readonly":
-        meta["locked"] = True
-    return meta
 
 
 def _points(value):
@@ -70,7 +58,7 @@ def text_to_notebook(text: str):
                 kind, grade_id, points = k.group(1), k.group(2), _points(k.group(3))
                 if kind in ("test", "manual") and points is None:
                     raise ValueError(f"line {lineno}: {kind} cell {grade_id} needs points=N")
-                meta = {"nbgrader": _nbgrader(kind, grade_id, points)}
+                meta = {"nbgrader": roles.metadata_for(kind, grade_id, points)}
                 is_md = bool(m.group("md")) or kind == "manual"
             else:
                 is_md = bool(m.group("md"))
@@ -113,20 +101,16 @@ def notebook_to_text(nb) -> str:
     """Render a notebook in the percent format (inverse of ``text_to_notebook``)."""
     out = []
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader")
+        role, gid = roles.role(cell), roles.grade_id(cell)
         marker = "# %%"
         if cell.cell_type == "markdown":
             marker += " [markdown]"
-        if meta:
-            gid = meta["grade_id"]
-            if meta.get("grade") and meta.get("solution"):
-                marker = f"# %% manual: {gid} points={_fmt(meta.get('points'))}"
-            elif meta.get("grade"):
-                marker += f" test: {gid} points={_fmt(meta.get('points'))}"
-            elif meta.get("solution"):
-                marker += f" answer: {gid}"
-            elif meta.get("locked"):
-                marker += f" readonly: {gid}"
+        if role == "manual":
+            marker = f"# %% manual: {gid} points={_fmt(roles.points(cell))}"
+        elif role == "test":
+            marker += f" test: {gid} points={_fmt(roles.points(cell))}"
+        elif role in ("answer", "readonly"):
+            marker += f" {role}: {gid}"
         out.append(marker)
         if cell.cell_type == "markdown":
             out.extend(("# " + l) if l else "#" for l in cell.source.split("\n"))

@@ -1,4 +1,4 @@
-"""Reading nbgrader notebooks: cell roles, solutions, reference code."""
+"""Reading nbgrader notebooks: solutions, hidden tests, the reference namespace."""
 
 from __future__ import annotations
 
@@ -9,41 +9,13 @@ from pathlib import Path
 
 import nbformat
 
+from .cells import grade_id, is_answer, is_manual, is_test, source  # noqa: F401
 from .course import course_root, source_notebooks
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
-
-
-def meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
-def grade_id(cell) -> str | None:
-    return meta(cell).get("grade_id")
-
-
-def is_answer(cell) -> bool:
-    """An autograded answer cell (students write code here)."""
-    m = meta(cell)
-    return cell.cell_type == "code" and bool(m.get("solution")) and not m.get("grade")
-
-
-def is_test(cell) -> bool:
-    """A read-only autograded test cell with points."""
-    m = meta(cell)
-    return cell.cell_type == "code" and bool(m.get("grade")) and not m.get("solution")
-
-
-def is_manual(cell) -> bool:
-    m = meta(cell)
-    return bool(m.get("grade")) and bool(m.get("solution"))
-
-
-def test_cells(nb) -> list:
-    return [c for c in nb.cells if is_test(c)]
 
 
 def strip_solution_markers(source: str) -> str:
@@ -70,7 +42,7 @@ def read(path) -> nbformat.NotebookNode:
 
 def answer_sources(nb) -> dict[str, str]:
     """grade_id -> solution code (markers stripped) of every answer cell."""
-    return {grade_id(c): strip_solution_markers(c.source) for c in nb.cells if is_answer(c)}
+    return {grade_id(c): strip_solution_markers(source(c)) for c in nb.cells if is_answer(c)}
 
 
 PRELUDE = "import numpy as np\n"

@@ -14,13 +14,18 @@ import re
 
 from assignments.static import dotted_name, python_source
 
+from .sandbox.events import flag_of
+
 MODULE_ROOTS = {"np", "numpy", "math", "builtins", "__builtins__", "assignments", "sys", "os",
                 "IPython", "unittest", "pytest", "checks", "gradcheck", "json", "io"}
 
 _TEXT_RULES = [
     ("ipython-hooks", re.compile(r"input_transformers|ast_transformers|events\s*\.\s*register|"
                                  r"register_magic|set_custom_exc|set_hook|sys\.displayhook|"
-                                 r"sys\.excepthook|addaudithook|settrace|setprofile")),
+                                 r"sys\.excepthook|addaudithook|settrace|setprofile|"
+                                 r"getprofile|gettrace")),
+    ("inspects-grader", re.compile(r"gc\s*\.\s*get_(objects|referrers|referents)")),
+    ("dynamic-code", re.compile(r"(?<![\w.])(exec|eval|compile)\s*\(")),
     ("exits-process", re.compile(r"os\s*\.\s*_exit|sys\s*\.\s*exit|os\s*\.\s*abort|"
                                  r"\bquit\s*\(|\bexit\s*\(|os\s*\.\s*kill|signal\s*\.")),
     ("detects-grader", re.compile(r"NBGRADER|COURSE_|autograde|gradebook", re.I)),
@@ -30,6 +35,9 @@ _TEXT_RULES = [
     ("subprocess", re.compile(r"subprocess|os\s*\.\s*(system|popen|fork|spawn|exec)|\bpty\b")),
     ("ctypes", re.compile(r"\bctypes\b|\bcffi\b")),
 ]
+
+
+MAX_SCAN = 200_000  # characters of one cell the scanner reads
 
 
 def _root_name(node):
@@ -79,11 +87,11 @@ def _ast_findings(tree, label):
 
 def scan_cell(source: str, label: str) -> list[tuple[str, str]]:
     """(flag, detail) pairs for one cell's source."""
-    python = python_source(source)
+    python = python_source(source[:MAX_SCAN]) if len(source) <= MAX_SCAN else source[:MAX_SCAN]
     found = []
     try:
         found += _ast_findings(ast.parse(python), label)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass
     for flag, pattern in _TEXT_RULES:
         for lineno, line in enumerate(python.splitlines(), 1):
@@ -97,16 +105,20 @@ def scan_cell(source: str, label: str) -> list[tuple[str, str]]:
 
 
 def event_flags(events: list, label: str) -> list[tuple[str, str]]:
-    """Flags from the audit events a worker reported for one step."""
-    names = {"socket.connect": "network", "socket.bind": "network",
-             "subprocess.Popen": "subprocess", "os.system": "subprocess",
-             "os.exec": "subprocess", "os.posix_spawn": "subprocess", "os.fork": "subprocess",
-             "os.forkpty": "subprocess", "ctypes.dlopen": "ctypes", "ctypes.dlsym": "ctypes",
-             "os.kill": "exits-process", "os.killpg": "exits-process",
-             "sys.setprofile": "ipython-hooks", "sys.settrace": "ipython-hooks",
-             "open": "outside-files"}
+    """Flags from the audit events the sandbox reported for one step (one home: sandbox.events)."""
     out = []
     for event, detail in events:
-        if event in names:
-            out.append((names[event], f"{label} at run time: {event} {detail[:100]}"))
+        flag = flag_of(event)
+        if flag:
+            out.append((flag, f"{label} at run time: {event} {detail[:100]}"))
     return out
+
+
+def slugs(flags) -> list[str]:
+    """Flag names without their details, unique, in order."""
+    seen = []
+    for f in flags:
+        slug = f.split(":", 1)[0].strip()
+        if slug not in seen:
+            seen.append(slug)
+    return seen

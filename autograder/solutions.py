@@ -28,6 +28,9 @@ def execute_notebook(path, env: dict | None = None, timeout=600, progress=True, 
     nb = nbformat.read(str(path), as_version=4)
     cwd = Path(cwd) if cwd else Path(path).parent
     saved = dict(os.environ)
+    course = Path(path).resolve().parents[2]  # source/<assignment>/<name>.ipynb
+    if (course / "nbgrader_config.py").is_file():  # for the hidden tests' course lookup
+        os.environ.setdefault("COURSE_DIR", str(course))
     os.environ.update({"MPLBACKEND": "module://matplotlib_inline.backend_inline",
                        "PYTHONHASHSEED": "0", **(env or {})})
     start = time.perf_counter()

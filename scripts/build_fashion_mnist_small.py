@@ -1,4 +1,4 @@
-"""Build the bundled offline dataset datasets/fashion_mnist_small/.
+"""Build the bundled offline dataset assignments/data/bundled/fashion_mnist_small/.
 
 A stratified subset of Fashion-MNIST: 1,000 training and 200 test images of
 each of the 10 classes, drawn with a fixed seed from the official IDX files,
@@ -9,7 +9,7 @@ Where the official files come from:
   * Debian / Ubuntu: `apt-get install dataset-fashion-mnist` puts them in
     /usr/share/datasets/fashion-mnist/ (the default --from);
   * anywhere: `python -m assignments.data download fashion_mnist`, then
-    --from datasets/fashion_mnist.
+    --from ~/.local/share/numpy-deep-learning-course/datasets/fashion_mnist.
 Every input file is verified against the checksums in assignments/data.
 
 Usage:
@@ -27,7 +27,7 @@ import numpy as np
 
 from assignments.data.download import verify_file
 from assignments.data.readers import file_digest, read_idx
-from assignments.data.registry import BUNDLED_FILE, DATASETS, REPO_DATASETS
+from assignments.data.registry import BUNDLED_DIR, BUNDLED_FILE, DATASETS
 
 SEED = 20261123
 TRAIN_PER_CLASS = 1000
@@ -57,7 +57,7 @@ def write_npz_reproducibly(path: Path, arrays: dict) -> None:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--from", dest="source", default="/usr/share/datasets/fashion-mnist")
-    parser.add_argument("--out", default=str(REPO_DATASETS / "fashion_mnist_small"))
+    parser.add_argument("--out", default=str(BUNDLED_DIR / "fashion_mnist_small"))
     args = parser.parse_args(argv)
 
     src = Path(args.source)

@@ -235,13 +235,13 @@ def test_bundled_dataset_shapes_and_balance(bundled):
 
 
 def test_bundled_file_checksum():
-    assert file_digest(ROOT / "datasets" / "fashion_mnist_small" / BUNDLED_FILE) == BUNDLED_SHA256
+    assert file_digest(registry.BUNDLED_DIR / "fashion_mnist_small" / BUNDLED_FILE) == BUNDLED_SHA256
 
 
 def _copy_bundled(tmp_path):
     dest = tmp_path / "datasets" / "fashion_mnist_small"
     dest.mkdir(parents=True)
-    shutil.copy(ROOT / "datasets" / "fashion_mnist_small" / BUNDLED_FILE, dest / BUNDLED_FILE)
+    shutil.copy(registry.BUNDLED_DIR / "fashion_mnist_small" / BUNDLED_FILE, dest / BUNDLED_FILE)
     return dest / BUNDLED_FILE
 
 
@@ -250,24 +250,24 @@ def test_corrupted_bundled_copy_is_detected(tmp_path, monkeypatch):
     raw = bytearray(path.read_bytes())
     raw[len(raw) // 2] ^= 0x01
     path.write_bytes(bytes(raw))
-    monkeypatch.setattr(registry, "REPO_DATASETS", tmp_path / "datasets")
+    monkeypatch.setattr(registry, "BUNDLED_DIR", tmp_path / "datasets")
     with pytest.raises(CorruptDataset) as info:
         load_dataset("fashion_mnist_small")
     msg = str(info.value)
     assert msg.startswith(f"{path}: checksum mismatch")
     assert BUNDLED_SHA256[:16] in msg
-    assert "restore it with `git checkout -- datasets/fashion_mnist_small/fashion_mnist_small.npz`" in msg
+    assert "reinstall the course" in msg
 
 
 def test_missing_bundled_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(registry, "REPO_DATASETS", tmp_path / "datasets")
-    with pytest.raises(DatasetNotFound, match="git checkout -- datasets/fashion_mnist_small/"):
+    monkeypatch.setattr(registry, "BUNDLED_DIR", tmp_path / "datasets")
+    with pytest.raises(DatasetNotFound, match="ships inside the package"):
         load_dataset("fashion_mnist_small")
 
 
 def test_intact_copy_loads_and_verifies(tmp_path, monkeypatch):
     _copy_bundled(tmp_path)
-    monkeypatch.setattr(registry, "REPO_DATASETS", tmp_path / "datasets")
+    monkeypatch.setattr(registry, "BUNDLED_DIR", tmp_path / "datasets")
     assert verify("fashion_mnist_small") == ["fashion_mnist_small: bundled file checksum ok"]
 
 
@@ -288,7 +288,7 @@ def test_build_script_reproduces_the_bundled_file(tmp_path):
 # --------------------------------------------------------------------------
 
 def test_missing_dataset_names_the_command(tmp_path, monkeypatch):
-    monkeypatch.setattr(registry, "REPO_DATASETS", tmp_path)
+    monkeypatch.setattr(registry, "default_data_dir", lambda: tmp_path)
     with pytest.raises(DatasetNotFound) as info:
         load_dataset("mnist")
     msg = str(info.value)
@@ -479,7 +479,7 @@ def test_cli_list(capsys, tmp_path, monkeypatch):
     lines = out.splitlines()
     names = [line.split()[0] for line in lines if not line.startswith(" ")]
     assert names == ["fashion_mnist_small", "fashion_mnist", "mnist", "cifar10"]
-    assert "present" in lines[0] and str(ROOT / "datasets" / "fashion_mnist_small") in lines[0]
+    assert "present" in lines[0] and str(registry.BUNDLED_DIR / "fashion_mnist_small") in lines[0]
     mnist = next(line for line in lines if line.startswith("mnist "))
     assert "present" in mnist and str(tmp_path / "mnist") in mnist
     cifar = next(line for line in lines if line.startswith("cifar10 "))
@@ -538,7 +538,7 @@ def test_verify_missing_file_names_the_command(tmp_path, capsys):
 
 def test_fetch_bundled_is_a_no_op(capsys):
     folder = fetch("fashion_mnist_small")
-    assert folder == ROOT / "datasets" / "fashion_mnist_small"
+    assert folder == registry.BUNDLED_DIR / "fashion_mnist_small"
     assert "bundled with the course" in capsys.readouterr().out
 
 

@@ -11,7 +11,8 @@ from autograder import tasks as T
 from autograder.cli import main as course
 from autograder.grade import grade
 from autograder.mutants import apply, reference_sources
-from autograder.notebooks import grade_id, is_answer, read, reference_submission
+from autograder.cells import grade_id, is_answer
+from autograder.notebooks import read, reference_submission
 from autograder.release import generate
 from conftest import ROOT
 
@@ -83,12 +84,12 @@ def test_mutants_command_reports_every_mutant_caught(capsys):
 
 
 def test_isolation_is_reported():
-    from autograder.runner import capabilities, describe_isolation
+    from autograder.isolation import capabilities, describe_isolation
 
     caps = capabilities()
     text = describe_isolation(caps)
-    assert "landlock" in text and "namespaces" in text
-    assert set(caps) >= {"landlock", "namespaces", "root", "cgroup_pids"}
+    assert "landlock" in text and "namespaces" in text and "seccomp" in text
+    assert set(caps) >= {"landlock", "namespaces", "root", "cgroups", "seccomp", "own_user"}
 
 
 def test_reference_submission_keeps_release_test_cells(tmp_path):

@@ -1,4 +1,4 @@
-"""Unit tests for autograder/wire.py."""
+"""Unit tests for autograder/sandbox/wire.py."""
 
 import io
 import json
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from assignments.cases import Ref, library, student
-from autograder import wire
-from autograder.wire import (MAX_MESSAGE, NotPlainData, WireError, pack, read_message, unpack,
+from autograder.sandbox import wire
+from autograder.sandbox.wire import (MAX_MESSAGE, NotPlainData, WireError, pack, read_message, unpack,
                              write_message)
 
 
@@ -235,3 +235,31 @@ def test_pack_refuses_oversized_messages(monkeypatch):
     pack({}, np.zeros(10))
     with pytest.raises(NotPlainData, match="exceeds the 1000 byte limit"):
         pack({}, np.zeros(1000))
+
+
+def test_header_over_the_cap_is_refused_before_decoding():
+    raw = json.dumps({"payload": [[]] * (wire.MAX_HEADER // 3)}).encode()
+    body = struct.pack(">I", len(raw)) + raw
+    with pytest.raises(WireError, match="header of"):
+        unpack(body)
+
+
+def test_deep_nesting_is_refused():
+    value = {"__tuple__": []}
+    for _ in range(wire.MAX_DEPTH + 5):
+        value = {"__tuple__": [value]}
+    with pytest.raises(WireError):
+        unpack(_body({"payload": value}))
+
+
+def test_forged_fields_of_the_wrong_type_are_neutralized():
+    from autograder.spawn import checked
+
+    head = checked({"status": 5, "results": [None, "x", {"kind": 3, "frames": "no"}],
+                    "events": [5, ["a"], ["socket.connect", 7], ["open", "/x"]],
+                    "dropped": "lots", "ok": "yes", "error": ["x"], "ran": {"student": "x"},
+                    "output": "y" * 10**6})
+    assert head["status"] == "crashed" and head["ok"] is False and head["error"] == ""
+    assert [r["kind"] for r in head["results"]] == ["rejected"] * 3
+    assert head["events"] == [["open", "/x"]] and head["dropped"] == 0
+    assert len(head["output"]) == 64 * 1024 and head["ran"]["student"] == []

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from .errors import DatasetError
-from .registry import DATASETS, REPO_DATASETS, data_dir, fetch, verify
+from .registry import BUNDLED_DIR, DATASETS, data_dir, fetch, verify
 
 
 def main(argv=None) -> int:
@@ -16,7 +16,7 @@ def main(argv=None) -> int:
     sub.add_parser("list", help="show every dataset and whether it is on disk")
     dl = sub.add_parser("download", help="fetch a dataset from its official source")
     dl.add_argument("name", choices=sorted(DATASETS))
-    dl.add_argument("--dest", help="folder to put it in (default: $COURSE_DATA_DIR or datasets/)")
+    dl.add_argument("--dest", help="folder to put it in (default: $COURSE_DATA_DIR, else a user data folder)")
     dl.add_argument("--from", dest="source", metavar="LOCAL_DIR",
                     help="import a local copy instead of downloading, e.g. "
                          "/usr/share/datasets/fashion-mnist from Debian's dataset-fashion-mnist")
@@ -29,7 +29,7 @@ def main(argv=None) -> int:
     try:
         if args.command == "list":
             for name, spec in DATASETS.items():
-                where = REPO_DATASETS / name if spec.bundled else data_dir() / name
+                where = BUNDLED_DIR / name if spec.bundled else data_dir() / name
                 present = "present" if where.exists() else "not downloaded"
                 print(f"{name:20s} {present:15s} {where}\n    {spec.description}")
         elif args.command == "download":

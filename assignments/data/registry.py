@@ -3,16 +3,20 @@
 Every loader returns a ``Dataset`` whose images have shape (N, C, H, W) and
 dtype uint8, labels of dtype int64, and the class names.
 
-Where data lives: the ``dest`` argument (``--dest`` on the command line),
-else the environment variable ``COURSE_DATA_DIR``, else ``datasets/`` in the
-course repository.  The bundled ``fashion_mnist_small`` always lives in the
-repository's ``datasets/`` folder.
+Where downloaded data lives: the ``dest`` argument (``--dest`` on the
+command line), else the environment variable ``COURSE_DATA_DIR``, else a
+user data folder (``$XDG_DATA_HOME/numpy-deep-learning-course/datasets``,
+by default under ``~/.local/share``).  The bundled ``fashion_mnist_small``
+ships inside this package (``assignments/data/bundled/``, package data
+found with ``importlib.resources``), so every installation has it.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
+from importlib import resources
 import tarfile
 import tempfile
 from dataclasses import dataclass, field
@@ -30,7 +34,8 @@ __all__ = [
     "DatasetSpec",
     "DATASETS",
     "DEFAULT_DATASET",
-    "REPO_DATASETS",
+    "BUNDLED_DIR",
+    "default_data_dir",
     "data_dir",
     "load_dataset",
     "choose_dataset",
@@ -39,7 +44,8 @@ __all__ = [
 ]
 
 DEFAULT_DATASET = "fashion_mnist_small"
-REPO_DATASETS = Path(__file__).resolve().parents[2] / "datasets"
+BUNDLED_DIR = Path(str(resources.files("assignments.data") / "bundled"))
+APP_NAME = "numpy-deep-learning-course"
 
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -83,6 +89,15 @@ class DatasetSpec:
 # where things are
 # --------------------------------------------------------------------------
 
+def default_data_dir() -> Path:
+    """The user's data folder for downloads (XDG on POSIX, LOCALAPPDATA on Windows)."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / APP_NAME / "datasets"
+
+
 def data_dir(dest=None) -> Path:
     """The folder that holds downloaded datasets (see module docstring)."""
     if dest is not None:
@@ -90,7 +105,7 @@ def data_dir(dest=None) -> Path:
     env = os.environ.get("COURSE_DATA_DIR")
     if env:
         return Path(env)
-    return REPO_DATASETS
+    return default_data_dir()
 
 
 def fetch_command(name: str, dest=None) -> str:
@@ -149,24 +164,33 @@ def _cifar_loader(spec: DatasetSpec, folder: Path) -> Dataset:
 
 
 BUNDLED_FILE = "fashion_mnist_small.npz"
-# sha256 of datasets/fashion_mnist_small/fashion_mnist_small.npz as written by
+# sha256 of bundled/fashion_mnist_small/fashion_mnist_small.npz as written by
 # scripts/build_fashion_mnist_small.py (a test checks the two agree).
 BUNDLED_SHA256 = "8fa336e3dc9ab0401e016cbc13a08d916a85a19640d6cfc1cb747b4ba9a5ebbd"
 
 
+def _repo_path(path: Path) -> str:
+    """``path`` as a checkout names it (assignments/data/bundled/...)."""
+    try:
+        return str(path.relative_to(BUNDLED_DIR.parents[2]))
+    except ValueError:
+        return str(path)
+
+
 def _bundled_loader(spec: DatasetSpec, folder: Path) -> Dataset:
-    path = REPO_DATASETS / spec.name / BUNDLED_FILE
+    path = BUNDLED_DIR / spec.name / BUNDLED_FILE
     if not path.exists():
         raise DatasetNotFound(
-            f"the bundled dataset {path} is missing; it ships with the repository. Restore it "
-            f"with `git checkout -- {path.relative_to(REPO_DATASETS.parent)}`"
+            f"the bundled dataset {path} is missing; it ships inside the package. Reinstall "
+            f"the course (pip install --force-reinstall), or in a checkout restore it with "
+            f"`git checkout -- {_repo_path(path)}`"
         )
     digest = file_digest(path)
     if digest != BUNDLED_SHA256:
         raise CorruptDataset(
             f"{path}: checksum mismatch (sha256 {digest[:16]}..., expected "
-            f"{BUNDLED_SHA256[:16]}...); restore it with `git checkout -- "
-            f"{path.relative_to(REPO_DATASETS.parent)}`"
+            f"{BUNDLED_SHA256[:16]}...); reinstall the course, or in a checkout restore it "
+            f"with `git checkout -- {_repo_path(path)}`"
         )
     with np.load(path, allow_pickle=False) as z:
         arrays = {k: z[k] for k in ("X_train", "y_train", "X_test", "y_test")}
@@ -335,7 +359,7 @@ def fetch(name: str, dest=None, source=None, progress=True) -> Path:
     """
     spec = _spec(name)
     if spec.bundled:
-        path = REPO_DATASETS / spec.name / BUNDLED_FILE
+        path = BUNDLED_DIR / spec.name / BUNDLED_FILE
         print(f"{name} is bundled with the course ({path}); nothing to download.")
         return path.parent
     folder = data_dir(dest) / name

@@ -23,7 +23,6 @@ from typing import Callable
 import numpy as np
 
 from assignments.cases import Case
-from assignments.static import loop_findings, no_loops_message
 
 DEFAULT_SEED = 20261123
 
@@ -99,6 +98,11 @@ class TaskModule:
 
 
 def grading_seed(seed=None) -> int:
+    """An explicit seed, else $COURSE_GRADING_SEED, else ``DEFAULT_SEED``.
+
+    ``course grade`` passes each course's secret seed (``autograder.course.course_seed``);
+    the default serves in-process tools (``course mutants``, the seed sweeps).
+    """
     if seed is not None:
         return int(seed)
     return int(os.environ.get("COURSE_GRADING_SEED", DEFAULT_SEED))
@@ -139,27 +143,5 @@ def all_cases(task: Task, solution: dict, seed: int) -> list:
     return list(task.visible()) + hidden_cases(task, solution, seed)
 
 
-def static_failure(task: Task, source: str) -> str | None:
-    """The message of the task's static rule ("no loops") on ``source``, or None."""
-    if not task.vectorized:
-        return None
-    findings = loop_findings(source, task.target)
-    return no_loops_message(task.target, findings) if findings else None
-
-
-def static_failure_of(task: Task, fn) -> str | None:
-    """``static_failure`` on the source of a live function (as IPython keeps it)."""
-    if not task.vectorized:
-        return None
-    import inspect
-
-    try:
-        source = inspect.getsource(fn)
-    except (OSError, TypeError):
-        source = ""
-    return static_failure(task, source)
-
-
 __all__ = ["Task", "Mutant", "TaskModule", "load", "grading_seed", "task_rng",
-           "hidden_cases", "all_cases", "static_failure", "static_failure_of", "Case",
-           "DEFAULT_SEED"]
+           "hidden_cases", "all_cases", "Case", "DEFAULT_SEED"]

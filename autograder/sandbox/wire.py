@@ -9,7 +9,10 @@ refused with ``NotPlainData``.
 
 Framing on a byte stream: 8-byte big-endian total length, 4-byte header
 length, the UTF-8 JSON header, then the blobs, whose lengths the header
-lists.
+lists.  A reader states the largest message it accepts; the JSON header is
+capped at ``MAX_HEADER`` bytes whatever the message size (decoding JSON is
+what multiplies memory, arrays decode at their own size), the number of
+blobs at ``MAX_BLOBS`` and nesting at ``MAX_DEPTH``.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ import numpy as np
 
 from assignments.cases import Ref
 
-MAX_MESSAGE = 512 * 1024 * 1024
+MAX_MESSAGE = 256 * 1024 * 1024
+MAX_HEADER = 1024 * 1024
+MAX_BLOBS = 10_000
+MAX_DEPTH = 40
 
 
 class NotPlainData(TypeError):
@@ -61,23 +67,31 @@ def _encode(value, blobs):
                        "cannot be sent; return numpy arrays, numbers, lists or dicts")
 
 
-def _decode(value, blobs):
+def _decode(value, blobs, depth=0):
+    if depth > MAX_DEPTH:
+        raise WireError(f"malformed message: nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, list):
-        return [_decode(v, blobs) for v in value]
+        return [_decode(v, blobs, depth + 1) for v in value]
     if isinstance(value, dict):
         if "__nd__" in value:
-            arr = np.load(io.BytesIO(blobs[value["__nd__"]]), allow_pickle=False)
+            index = value["__nd__"]
+            if not isinstance(index, int) or isinstance(index, bool):
+                raise WireError("malformed message: array index is not an integer")
+            arr = np.load(io.BytesIO(blobs[index]), allow_pickle=False)
             return arr[()] if value.get("scalar") else arr
         if "__float__" in value:
             return float(value["__float__"])
         if "__ref__" in value:
             kind, name = value["__ref__"]
+            if not isinstance(kind, str) or not isinstance(name, str):
+                raise WireError("malformed message: a reference is not two strings")
             return Ref(kind, name)
         if "__tuple__" in value:
-            return tuple(_decode(v, blobs) for v in value["__tuple__"])
+            return tuple(_decode(v, blobs, depth + 1) for v in value["__tuple__"])
         if "__dict__" in value:
-            return {_hashable(_decode(k, blobs)): _decode(v, blobs) for k, v in value["__dict__"]}
-        raise WireError(f"unknown encoded object with keys {sorted(value)}")
+            return {_hashable(_decode(k, blobs, depth + 1)): _decode(v, blobs, depth + 1)
+                    for k, v in value["__dict__"]}
+        raise WireError(f"unknown encoded object with keys {sorted(value)[:5]}")
     return value
 
 
@@ -97,6 +111,10 @@ def pack(header: dict, payload=None) -> bytes:
         head["payload"] = _encode(payload, blobs)
     head["blobs"] = [len(b) for b in blobs]
     raw = json.dumps(head).encode()
+    if len(raw) > MAX_HEADER or len(blobs) > MAX_BLOBS:
+        raise NotPlainData(f"a message with {len(blobs)} arrays and a {len(raw)} byte header "
+                           f"exceeds the limits ({MAX_BLOBS} arrays, {MAX_HEADER} bytes); "
+                           "return fewer, larger arrays")
     body = struct.pack(">I", len(raw)) + raw + b"".join(blobs)
     if len(body) > MAX_MESSAGE:
         raise NotPlainData(f"message of {len(body)} bytes exceeds the {MAX_MESSAGE} byte limit")
@@ -107,16 +125,24 @@ def unpack(body: bytes):
     """Inverse of ``pack`` without the length prefix: (header, payload)."""
     try:
         (hlen,) = struct.unpack(">I", body[:4])
+        if hlen > MAX_HEADER:
+            raise ValueError(f"header of {hlen} bytes; limit {MAX_HEADER}")
         head = json.loads(body[4:4 + hlen].decode())
         if not isinstance(head, dict):
             raise TypeError(f"header is a {type(head).__name__}, not an object")
         offset = 4 + hlen
         blobs = []
-        for n in head.pop("blobs", []):
+        sizes = head.pop("blobs", [])
+        if not isinstance(sizes, list) or len(sizes) > MAX_BLOBS:
+            raise ValueError("bad list of array sizes")
+        for n in sizes:
+            if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+                raise ValueError("bad array size")
             blobs.append(body[offset:offset + n])
             offset += n
         payload = _decode(head.pop("payload"), blobs) if "payload" in head else None
-    except (struct.error, ValueError, KeyError, IndexError, TypeError, EOFError) as err:
+    except (struct.error, ValueError, KeyError, IndexError, TypeError, EOFError,
+            RecursionError) as err:
         raise WireError(f"malformed message: {err}") from None
     return head, payload
 
@@ -137,8 +163,10 @@ def read_exact(stream, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_message(stream):
+def read_message(stream, limit: int | None = None):
+    """One message from a blocking stream; refuses one announced above ``limit`` bytes."""
+    limit = MAX_MESSAGE if limit is None else limit
     (n,) = struct.unpack(">Q", read_exact(stream, 8))
-    if n > MAX_MESSAGE:
-        raise WireError(f"message of {n} bytes announced; limit {MAX_MESSAGE}")
+    if n > limit:
+        raise WireError(f"message of {n} bytes announced; limit {limit}")
     return unpack(read_exact(stream, n))

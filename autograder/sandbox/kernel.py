@@ -1,0 +1,211 @@
+"""The sandbox's kernel: runs the student's cells and calls graded functions.
+
+Forked by the broker (``broker.py``) after the sandbox is confined; it adds
+its own nested Landlock domain, its audit hook, and then obeys the broker's
+requests on one pipe and answers on another, echoing each request's nonce:
+
+* ``exec``: run one cell with IPython (magics work), compiled under the name
+  ``<cell LABEL>``; answer with success, the error and the captured output;
+* ``snapshot``: remember the current bindings of the namespace under a label
+  (a graded cell's position);
+* ``probe``: call the graded name on the cases sent (plain data), optionally
+  in the namespace as it was at a snapshot and with the code it runs traced;
+  send back only the attempts and outputs (plain data).
+
+Expected values never enter this process.  It holds no descriptor of the
+channel to the grader, and nothing it sends is trusted.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+
+from . import confine, events, trace, wire
+
+CELL_PREFIX = "<cell "
+
+
+class CappedWriter(io.TextIOBase):
+    """A text stream that keeps the first ``cap`` characters and counts the rest."""
+
+    def __init__(self, cap):
+        self.cap, self.parts, self.kept, self.dropped = cap, [], 0, 0
+
+    def write(self, s):
+        if not isinstance(s, str):
+            s = str(s)
+        room = self.cap - self.kept
+        if room > 0:
+            self.parts.append(s[:room])
+            self.kept += min(room, len(s))
+        self.dropped += max(0, len(s) - max(room, 0))
+        return len(s)
+
+    def writable(self):
+        return True
+
+    def take(self):
+        text, dropped = "".join(self.parts), self.dropped
+        self.parts, self.kept, self.dropped = [], 0, 0
+        return text, dropped
+
+
+def is_student_file(filename: str) -> bool:
+    return filename.startswith(CELL_PREFIX)
+
+
+def student_frames(err: BaseException) -> list:
+    """[[cell filename, line, function], ...] of the student's frames in a traceback."""
+    out, tb = [], err.__traceback__
+    while tb is not None and len(out) < 50:
+        code = tb.tb_frame.f_code
+        if is_student_file(code.co_filename):
+            out.append([code.co_filename, tb.tb_lineno, code.co_name])
+        tb = tb.tb_next
+    return out[-8:]
+
+
+def _shell():
+    from IPython.core.compilerop import CachingCompiler
+    from IPython.core.interactiveshell import InteractiveShell
+
+    class LabelledCompiler(CachingCompiler):
+        label = "cell"
+
+        def get_code_name(self, raw_code, transformed_code, number):
+            return f"{CELL_PREFIX}{self.label}>"
+
+    class GradingShell(InteractiveShell):
+        def enable_gui(self, gui=None):  # no event loop here; figures are not shown
+            return None
+
+    shell = GradingShell.instance(colors="NoColor", history_length=0)
+    shell.history_manager.enabled = False
+    shell.compile = LabelledCompiler()
+    shell.user_ns["__name__"] = "__main__"
+    return shell
+
+
+class Kernel:
+    def __init__(self, cfg: dict):
+        self.cfg = cfg
+        self.shell = _shell()
+        self.capture = CappedWriter(cfg.get("output_chars", 64 * 1024))
+        self.snapshots: dict = {}
+        self.pid = os.getpid()
+
+    def exec_cell(self, head):
+        self.shell.compile.label = str(head.get("label", "cell"))[:100]
+        result = self.shell.run_cell(str(head.get("source", "")), store_history=False,
+                                     silent=False)
+        err = result.error_before_exec or result.error_in_exec
+        reply = {"ok": err is None,
+                 "error": f"{type(err).__name__}: {str(err)[:2000]}" if err else None,
+                 "exception": type(err).__name__ if err is not None else "",
+                 "frames": student_frames(err) if err is not None else []}
+        return reply, None
+
+    def snapshot(self, head):
+        self.snapshots[str(head.get("label"))] = dict(self.shell.user_ns)
+        return {"ok": True}, None
+
+    def probe(self, head, cases):
+        from assignments.cases import Attempt, Case, attempt_case
+
+        ns = self.shell.user_ns
+        restore = head.get("restore")
+        if restore is not None and restore in self.snapshots:
+            ns.clear()
+            ns.update(self.snapshots[restore])
+        tracer = trace.CodeTrace() if head.get("trace") else None
+        attempts, outputs = [], []
+        for plain in cases if isinstance(cases, list) else []:
+            case = Case("", tuple(plain["args"]), dict(plain["kwargs"]), call=plain.get("call"))
+            if tracer is not None:
+                with tracer:
+                    attempt = attempt_case(case, ns, head.get("target"))
+            else:
+                attempt = attempt_case(case, ns, head.get("target"))
+            if attempt.kind in ("returned", "mutated-input"):
+                try:
+                    wire.pack({}, attempt.output)
+                except wire.NotPlainData as err:
+                    attempt = Attempt("rejected",
+                                      f"it returned something that cannot be checked: {err}")
+            plain_attempt = attempt.plain()
+            plain_attempt["detail"] = plain_attempt["detail"][:2000]
+            plain_attempt["frames"] = student_frames(attempt.error) if attempt.error else []
+            attempts.append(plain_attempt)
+            outputs.append(attempt.output if attempt.kind in ("returned", "mutated-input")
+                           else None)
+        reply = {"results": attempts}
+        if tracer is not None:
+            reply["ran"] = trace.summary(tracer, is_student_file)
+        return reply, outputs
+
+    def handle(self, head, payload):
+        op = head.get("op")
+        real_out, real_err = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = self.capture
+        try:
+            if op == "exec":
+                reply, data = self.exec_cell(head)
+            elif op == "snapshot":
+                reply, data = self.snapshot(head)
+            elif op == "probe":
+                reply, data = self.probe(head, payload)
+            else:
+                reply, data = {"ok": False, "error": f"unknown op {op!r}"}, None
+        except Exception as err:  # noqa: BLE001 - e.g. IPython itself failing on a cell
+            reply = {"ok": False, "error": f"{type(err).__name__}: {str(err)[:1000]}",
+                     "exception": type(err).__name__, "frames": []}
+            data = None if op != "probe" else [None] * len(payload or [])
+            if op == "probe":
+                reply["results"] = [{"kind": "raised", "detail": reply["error"],
+                                     "exception": type(err).__name__}] * len(payload or [])
+        finally:
+            sys.stdout, sys.stderr = real_out, real_err
+            if os.getpid() != self.pid:  # a forked child came back here: it never answers
+                os._exit(0)
+            _reap()
+        text, dropped = self.capture.take()
+        reply.update(output=text, dropped=dropped)
+        return reply, data
+
+
+def _reap():
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def main(cfg: dict, requests_fd: int, replies_fd: int, audit_fd: int) -> int:
+    """The kernel's life (in the forked child): confine, hook, serve the broker."""
+    report = confine.confine_kernel(cfg)
+    commands = os.fdopen(requests_fd, "rb")
+    replies = os.fdopen(replies_fd, "wb")
+    kernel = Kernel(cfg)
+    allowed = tuple(os.path.join(os.path.abspath(p), "") for p in
+                    cfg["read_paths"] + cfg["write_paths"]) + ("/dev/", "/proc/self/")
+    own = frozenset({trace.CodeTrace.__enter__.__code__, trace.CodeTrace.__exit__.__code__})
+    sys.addaudithook(events.make_hook(audit_fd, allowed, own))
+    wire.write_message(replies, {"op": "ready", "isolation": report, "nonce": cfg["nonce"]})
+    while True:
+        try:
+            head, payload = wire.read_message(commands, cfg.get("max_request", wire.MAX_MESSAGE))
+        except wire.WireError:
+            return 0
+        reply, data = kernel.handle(head, payload)
+        reply["nonce"] = head.get("nonce")
+        try:
+            wire.write_message(replies, reply, data)
+        except wire.NotPlainData as err:
+            reply["results"] = [{"kind": "rejected", "detail": str(err)[:500]}
+                                for _ in reply.get("results", [])]
+            wire.write_message(replies, reply, [None] * len(reply["results"]))

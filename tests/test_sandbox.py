@@ -1,0 +1,177 @@
+"""The sandbox package: its trust boundary, and what the platform actually enforces.
+
+Each enforcement test runs a small program inside a real sandbox (broker and
+kernel, as ``course grade`` starts them) and checks what happened, so the
+README's isolation table states measured facts.  A layer the platform does
+not have is skipped with the reason (and ``course grade`` prints it).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import socket
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from autograder import isolation
+from autograder.replay import Step, run_steps
+from autograder.spawn import Limits
+
+SANDBOX = Path(__file__).resolve().parents[1] / "autograder" / "sandbox"
+ALLOWED_ROOTS = {"numpy", "IPython", "matplotlib", "assignments"}
+
+
+def _imports(path: Path):
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                yield a.name, 0
+        elif isinstance(node, ast.ImportFrom):
+            yield node.module or "", node.level
+
+
+def test_sandbox_imports_nothing_from_outside_it():
+    stdlib = set(sys.stdlib_module_names)
+    for path in sorted(SANDBOX.glob("*.py")):
+        for module, level in _imports(path):
+            root = module.split(".")[0]
+            assert level > 0 or root in stdlib or root in ALLOWED_ROOTS, \
+                f"{path.name} imports {module}, which the sandbox cannot (or must not) read"
+
+
+def _run(source: str, tmp_path, **limits):
+    steps = [Step("cell", "probe_cell", source)]
+    result = run_steps(steps, tmp_path / "job", Limits(cell_seconds=30, **limits))
+    return result.outcomes[0], result
+
+
+CAPS = isolation.capabilities()
+needs_seccomp = pytest.mark.skipif(not CAPS["seccomp"], reason="no seccomp on this platform")
+needs_landlock = pytest.mark.skipif(not CAPS["landlock"], reason="no Landlock on this platform")
+needs_ns = pytest.mark.skipif(not CAPS["namespaces"], reason="no user namespaces here")
+
+
+@needs_seccomp
+def test_metadata_of_outside_files_cannot_change(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("x")
+    os.chmod(victim, 0o644)
+    before = victim.stat()
+    code = f"""
+import os
+p = {str(victim)!r}
+for name, call in [("chmod", lambda: os.chmod(p, 0o4777)), ("utime", lambda: os.utime(p, (0, 0))),
+                   ("xattr", lambda: os.setxattr(p, "user.x", b"1")),
+                   ("chown", lambda: os.chown(p, 1, 1))]:
+    try:
+        call(); print(name, "ALLOWED")
+    except OSError as err:
+        print(name, "denied", err.errno)
+"""
+    outcome, _ = _run(code, tmp_path)
+    after = victim.stat()
+    assert "ALLOWED" not in outcome.output, outcome.output
+    assert (after.st_mode, after.st_mtime_ns, after.st_uid) == \
+        (before.st_mode, before.st_mtime_ns, before.st_uid)
+
+
+@needs_seccomp
+def test_unix_sockets_and_memfd_are_refused(tmp_path):
+    path = tmp_path / "host.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.listen(1)
+    got = []
+    threading.Thread(target=lambda: got.append(server.accept()), daemon=True).start()
+    code = f"""
+import os, socket
+try:
+    s = socket.socket(socket.AF_UNIX); s.connect({str(path)!r}); print("unix ALLOWED")
+except OSError as err:
+    print("unix denied", err.errno)
+try:
+    os.memfd_create("x"); print("memfd ALLOWED")
+except OSError as err:
+    print("memfd denied", err.errno)
+try:
+    os.sched_setaffinity(0, {{0}}); print("affinity ALLOWED")
+except OSError as err:
+    print("affinity denied", err.errno)
+"""
+    outcome, _ = _run(code, tmp_path)
+    server.close()
+    assert "ALLOWED" not in outcome.output, outcome.output
+    assert not got
+
+
+@needs_ns
+def test_total_disk_use_is_capped(tmp_path):
+    code = """
+written = 0
+try:
+    with open("big.bin", "wb") as f:
+        for _ in range(64):
+            f.write(b"x" * (1 << 20)); written += 1
+except OSError as err:
+    print("stopped", type(err).__name__)
+print("written MiB", written)
+"""
+    outcome, _ = _run(code, tmp_path, disk_mb=16, file_mb=256)
+    assert "stopped" in outcome.output and "written MiB" in outcome.output, outcome.output
+    assert int(outcome.output.split("written MiB")[1].split()[0]) <= 16
+    assert any(e[0] == "disk-full" for e in outcome.events), outcome.events
+
+
+@needs_landlock
+def test_installed_grader_package_is_not_readable(tmp_path):
+    """The hidden generators (autograder/tasks) are never on the sandbox's read list."""
+    import autograder.tasks
+
+    tasks_dir = Path(autograder.tasks.__file__).resolve().parent
+    paths = isolation.read_paths()
+    assert not any(Path(p) == tasks_dir or Path(p) in tasks_dir.parents and p != "/"
+                   and Path(p) != Path(p).anchor for p in paths if Path(p) in tasks_dir.parents
+                   or Path(p) == tasks_dir), paths
+    outcome, _ = _run(f"print(open({str(tasks_dir / '__init__.py')!r}).read()[:20])", tmp_path)
+    assert outcome.status == "error" and "PermissionError" in (outcome.error or ""), outcome
+
+
+def test_read_paths_leave_out_a_hole_below_an_allowed_root(tmp_path):
+    root = tmp_path / "prefix"
+    for sub in ("lib/site/a", "lib/site/autograder/tasks", "lib/site/b", "bin"):
+        (root / sub).mkdir(parents=True)
+    hole = root / "lib" / "site" / "autograder"
+    paths = {Path(p) for p in isolation._without(root, [hole])}
+    assert paths == {root / "bin", root / "lib" / "site" / "a", root / "lib" / "site" / "b"}
+
+
+def test_every_recorded_event_raises_a_flag():
+    from autograder.sandbox import events
+
+    recorded = set(events.EVENT_FLAGS) | set(events.PATH_EVENTS) | set(events.BROKER_FLAGS)
+    assert all(events.flag_of(e) for e in recorded)
+    r, w = os.pipe()
+    hook = events.make_hook(w, ("/allowed/",))
+    hook("os.remove", ("/allowed/x",))          # inside the job's folders: not worth a line
+    hook("os.remove", ("/etc/passwd",))
+    hook("os.chmod", ("/srv/gradebook.db", 0o777))
+    hook("import", ("numpy",))                   # not watched
+    os.close(w)
+    lines = events.parse_lines(os.read(r, 4096))
+    assert [e for e, _ in lines] == ["os.remove", "os.chmod"]
+    assert {events.flag_of(e) for e, _ in lines} == {"outside-files"}
+
+
+def test_a_link_into_an_allowed_root_does_not_reopen_the_hole(tmp_path):
+    root = tmp_path / "venv"
+    (root / "lib" / "site" / "autograder").mkdir(parents=True)
+    (root / "lib" / "site" / "numpy").mkdir()
+    (root / "lib64").symlink_to("lib")
+    hole = root / "lib" / "site" / "autograder"
+    paths = {Path(p) for p in isolation._without(root, [hole])}
+    assert paths == {root / "lib" / "site" / "numpy"}
