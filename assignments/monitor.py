@@ -42,11 +42,12 @@ def line_style(i: int) -> dict:
 
 
 def smooth(values, window):
-    """Centred moving average over ``window`` points (fewer at both ends); same length.
+    """Centred moving average over ``window`` points; same length.
 
-    Centred, so a curve that falls steeply at the start is not dragged up for a whole
-    window (a trailing average would show a false kink where the first points drop
-    out).  Non-finite values are left out of the averages.
+    Near either end the window shrinks symmetrically (point i averages i points on each
+    side at the start), so a curve that falls steeply at the start is followed, not
+    dragged up for a whole window with a false kink where its first points drop out.
+    Non-finite values are left out of the averages.
     """
     v = np.asarray(values, dtype=np.float64)
     if window <= 1 or len(v) == 0:
@@ -55,8 +56,8 @@ def smooth(values, window):
     csum = np.concatenate([[0.0], np.cumsum(np.where(finite, v, 0.0))])
     count = np.concatenate([[0], np.cumsum(finite)])
     idx = np.arange(len(v))
-    lo = np.maximum(0, idx - window // 2)
-    hi = np.minimum(len(v), idx + (window - 1) // 2 + 1)
+    half = np.minimum(np.minimum(window // 2, idx), len(v) - 1 - idx)
+    lo, hi = idx - half, idx + half + 1
     n = count[hi] - count[lo]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n > 0, (csum[hi] - csum[lo]) / np.maximum(n, 1), np.nan)

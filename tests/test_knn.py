@@ -18,7 +18,6 @@ from assignments.timing import blas_core
 from autograder import tasks as T
 from autograder.mutants import apply, reference_sources
 from autograder.notebooks import exec_answers, reference_namespace
-from autograder.tasks import knn as hidden
 
 ASSIGNMENT = "01_knn"
 

@@ -227,7 +227,7 @@ def plot_cross_validation(results, ax=None):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
+        _, ax = plt.subplots(figsize=(9, 4))
     ks = sorted(results)
     for k in ks:
         accs = np.asarray(results[k])
@@ -238,7 +238,8 @@ def plot_cross_validation(results, ax=None):
     best = ks[int(np.argmax(means))]
     ax.axvline(best, ls="--", color="C3", lw=1, label=f"best k = {best}")
     ax.set_xscale("log")
-    ax.set_xticks(ks, [str(k) for k in ks])
+    ax.set_xticks(ks, [str(k) for k in ks], fontsize=8)
+    ax.minorticks_off()
     ax.set_xlabel("k (log scale)")
     ax.set_ylabel("validation accuracy")
     ax.set_title("cross-validation of k")

@@ -174,6 +174,18 @@ def hidden_train(rng, solution):
     return cases
 
 
+def _clear_winners(rng, X, C, gap=1e-6):
+    """Weights (biases that matter) under which every row's best score leads the next by
+    ``gap`` (relative): two correct products X @ W differ by under 1e-12, so no argmax can
+    flip on rounding and the false-failure probability is 0.  Redrawn with the task's rng."""
+    while True:
+        W = rng.normal(size=(X.shape[1], C))
+        W[-1] *= 5.0  # biases that matter
+        top = np.sort(X @ W, axis=1)[:, -2:]
+        if np.all(top[:, 1] - top[:, 0] > gap * np.maximum(1.0, np.abs(top[:, 1]))):
+            return W
+
+
 def hidden_predict(rng, solution):
     cls = student("LinearClassifier")
     call = library("assignments.notebooks.linear_classifiers_training:predict_probe")
@@ -183,8 +195,7 @@ def hidden_predict(rng, solution):
               for _ in range(3)] + [(1, 4, 3), (7, 3, 2)]
     for N, D, C in shapes:
         X = append_bias(rng.normal(size=(N, D - 1)) * float(rng.uniform(0.5, 50)))
-        W = rng.normal(size=(D, C))
-        W[-1] *= 5.0  # biases that matter
+        W = _clear_winners(rng, X, C)
         cases.append(Case(f"{N} examples, D={D}, {C} classes", (cls, W, X),
                           expected=training.predict_probe(reference, W, X), output="y_pred",
                           call=call))
