@@ -7,7 +7,8 @@ nothing.  The inputs are ``Solver`` objects (their ``loss_history``,
 ``update_ratios``) or plain arrays.
 
 - ``plot_training``: loss per iteration and accuracy per epoch of one run.
-- ``plot_losses``: smoothed loss curves of several named runs.
+- ``plot_losses``: smoothed loss curves of several named runs (Solvers, or plain
+  lists of minibatch losses such as notebook 2's ``train`` returns).
 - ``compare_runs``: the same for several named runs in one figure, plus the
   update-to-weight ratio of the first weight matrix.
 - ``plot_update_ratios``: ||w_next - w|| / ||w|| per weight matrix with the
@@ -24,26 +25,42 @@ import numpy as np
 
 __all__ = ["smooth", "plot_training", "plot_losses", "compare_runs", "plot_update_ratios",
            "plot_gradient_magnitudes", "plot_local_gradients", "plot_activation_functions",
-           "show_weights", "UPDATE_RATIO_TARGET"]
+           "show_weights", "UPDATE_RATIO_TARGET", "line_style"]
 
 UPDATE_RATIO_TARGET = 1e-3
 
+# Runs drawn in one panel may coincide (ReLU and leaky ReLU often do): every run gets its
+# own colour, and each run is drawn thinner than the one before, every second one dashed,
+# so a curve drawn on top of another leaves it visible.
+_LINE_STYLES = ("-", "--", "-", "--", "-.")
+
+
+def line_style(i: int) -> dict:
+    """Colour, line style and width of the i-th run or curve in a panel."""
+    return {"color": f"C{i}", "ls": _LINE_STYLES[i % len(_LINE_STYLES)],
+            "lw": max(1.2, 2.8 - 0.4 * i)}
+
 
 def smooth(values, window):
-    """Moving average over ``window`` points (shorter at the start); same length."""
+    """Centred moving average over ``window`` points; same length.
+
+    Near either end the window shrinks symmetrically (point i averages i points on each
+    side at the start), so a curve that falls steeply at the start is followed, not
+    dragged up for a whole window with a false kink where its first points drop out.
+    Non-finite values are left out of the averages.
+    """
     v = np.asarray(values, dtype=np.float64)
     if window <= 1 or len(v) == 0:
         return v
-    finite = np.where(np.isfinite(v), v, np.nan)
-    out = np.empty_like(finite)
-    csum = np.nancumsum(finite)
-    count = np.cumsum(np.isfinite(finite))
-    for i in range(len(v)):
-        lo = max(0, i - window + 1)
-        n = count[i] - (count[lo - 1] if lo else 0)
-        s = csum[i] - (csum[lo - 1] if lo else 0.0)
-        out[i] = s / n if n else np.nan
-    return out
+    finite = np.isfinite(v)
+    csum = np.concatenate([[0.0], np.cumsum(np.where(finite, v, 0.0))])
+    count = np.concatenate([[0], np.cumsum(finite)])
+    idx = np.arange(len(v))
+    half = np.minimum(np.minimum(window // 2, idx), len(v) - 1 - idx)
+    lo, hi = idx - half, idx + half + 1
+    n = count[hi] - count[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, (csum[hi] - csum[lo]) / np.maximum(n, 1), np.nan)
 
 
 def _epochs_axis(solver, n):
@@ -107,32 +124,63 @@ def plot_training(solver, title=None):
     return fig
 
 
-def plot_losses(runs, ax=None, title="training loss"):
-    """Training loss of several named runs, smoothed over half an epoch, against epochs.
+def _loss_curve(run):
+    """(x values, losses, default smoothing window, x label) of a Solver or a list of losses."""
+    if hasattr(run, "loss_history"):
+        loss = np.asarray(run.loss_history, dtype=np.float64)
+        return _epochs_axis(run, len(loss)), loss, max(1, run.iterations_per_epoch // 2), "epoch"
+    loss = np.asarray(run, dtype=np.float64).ravel()
+    return np.arange(len(loss)), loss, 25, "iteration"
 
-    The raw minibatch losses are drawn faintly behind.  The y axis is cut at
-    2.5 times the typical starting loss, so one exploding run does not
-    flatten the others.
+
+def plot_losses(runs, ax=None, title="training loss", window=None, logy=False, events=None,
+                verbose=True):
+    """Training loss of several named runs: raw minibatch losses faintly, a moving average
+    on top.
+
+    ``runs`` maps a name to a trained Solver (x axis in epochs, smoothed over half an
+    epoch) or to a list of minibatch losses (x axis in iterations, smoothed over
+    ``window``, default 25).  With a linear y axis it is cut at 2.5 times the typical
+    starting loss, so one exploding run does not flatten the others.  ``events`` maps an
+    x position to a note drawn as a dashed vertical line (e.g. a learning-rate change).
+    Prints the first loss and the mean of the last ``window`` losses of every run
+    (unless ``verbose`` is False).
     """
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4))
-    highest = 0.0
-    for i, (name, solver) in enumerate(runs.items()):
-        loss = np.asarray(solver.loss_history, dtype=np.float64)
-        x = _epochs_axis(solver, len(loss))
-        smoothed = smooth(loss, max(1, solver.iterations_per_epoch // 2))
-        ax.plot(x, loss, color=f"C{i}", alpha=0.15, lw=0.7)
-        ax.plot(x, smoothed, color=f"C{i}", lw=2, label=name)
+        _, ax = plt.subplots(figsize=(7, 4))
+    highest, starts, xlabel = 0.0, [], "iteration"
+    width = max(len(name) for name in runs) if runs else 3
+    if verbose:
+        print(f"{'run':<{width}} {'first loss':>11} {'mean of the last losses':>24}")
+    for i, (name, run) in enumerate(runs.items()):
+        x, loss, default_window, xlabel = _loss_curve(run)
+        w = window or default_window
+        smoothed = smooth(loss, w)
+        style = line_style(i)
+        ax.plot(x, loss, color=style["color"], alpha=0.2, lw=0.7)
+        ax.plot(x, smoothed, label=name if window is None else f"{name} (moving average of {w})",
+                **style)
         if np.isfinite(smoothed).any():
-            highest = max(highest, float(np.nanmax(np.where(np.isfinite(smoothed), smoothed, np.nan))))
-    starts = [s.loss_history[0] for s in runs.values()
-              if s.loss_history and np.isfinite(s.loss_history[0])]
-    if starts:
+            highest = max(highest, float(np.nanmax(np.where(np.isfinite(smoothed), smoothed,
+                                                            np.nan))))
+        if len(loss) and np.isfinite(loss[0]):
+            starts.append(loss[0])
+        with np.errstate(all="ignore"):
+            last = float(np.mean(loss[-w:])) if len(loss) else np.nan
+        if verbose:
+            print(f"{name:<{width}} {loss[0] if len(loss) else np.nan:>11.4g} {last:>24.4g}")
+    if logy:
+        ax.set_yscale("log")
+    elif starts:
         ax.set_ylim(0, min(2.5 * float(np.median(starts)), 1.1 * highest))
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("training loss")
+    for position, note in (events or {}).items():
+        ax.axvline(position, color="gray", ls="--", lw=1)
+        ax.text(position, 0.97, f" {note}", va="top", fontsize=8,
+                transform=ax.get_xaxis_transform())
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("training loss" + (" (log scale)" if logy else ""))
     ax.set_title(title)
     ax.legend(fontsize=8)
     return ax
@@ -150,16 +198,17 @@ def compare_runs(runs, title=None, ratio_param=None):
     fig, (ax_loss, ax_acc, ax_ratio) = plt.subplots(1, 3, figsize=(15, 4))
     width = max(len(name) for name in runs)
     print(_summary_header(width) + f" {'median update ratio':>20}")
-    plot_losses(runs, ax=ax_loss, title="loss (moving average)")
+    plot_losses(runs, ax=ax_loss, title="loss (moving average)", verbose=False)
     for i, (name, solver) in enumerate(runs.items()):
-        color = f"C{i}"
+        style = line_style(i)
+        color = style["color"]
         epochs = np.arange(len(solver.val_acc_history))
         ax_acc.plot(epochs, solver.val_acc_history, "o-", color=color, label=f"{name}: val")
         ax_acc.plot(epochs, solver.train_acc_history, "--", color=color, alpha=0.7)
         param = ratio_param or _weight_names(solver)[0]
         ratios = np.asarray(solver.update_ratios[param], dtype=np.float64)
-        ax_ratio.plot(_epochs_axis(solver, len(ratios)), smooth(ratios, 5), color=color,
-                      lw=1.5, label=name)
+        ax_ratio.plot(_epochs_axis(solver, len(ratios)), smooth(ratios, 5), label=name,
+                      **style)
         median = float(np.median(ratios)) if len(ratios) else np.nan
         print(_summary_line(name, solver, width, extra=f" {median:>20.2e}"))
     ax_acc.set_xlabel("epoch")
@@ -267,8 +316,8 @@ def plot_local_gradients(local, ax=None, threshold=0.05):
           f"{'% dead units':>13}")
     for i, (name, g) in enumerate(local.items()):
         g = np.asarray(g, dtype=np.float64)
-        ax.hist(np.clip(g.ravel(), 0, 1), bins=bins, histtype="step", lw=2, color=f"C{i}",
-                label=name, weights=np.full(g.size, 1.0 / g.size))
+        ax.hist(np.clip(g.ravel(), 0, 1), bins=bins, histtype="step", label=name,
+                weights=np.full(g.size, 1.0 / g.size), **line_style(i))
         small = 100 * float(np.mean(g < threshold))
         dead = 100 * float(np.mean(np.all(g == 0, axis=0))) if g.ndim == 2 else np.nan
         print(f"{name:<{width}} {float(np.mean(g)):>11.3f} {small:>12.1f}% {dead:>12.1f}%")
@@ -297,8 +346,8 @@ def plot_activation_functions(activations, lo=-6.0, hi=6.0):
     for i, (name, (forward, backward)) in enumerate(activations.items()):
         out, cache = forward(x)
         slope = backward(np.ones_like(out), cache)
-        ax_f.plot(x, out, color=f"C{i}", lw=2, label=name)
-        ax_d.plot(x, slope, color=f"C{i}", lw=2, label=name)
+        ax_f.plot(x, out, label=name, **line_style(i))
+        ax_d.plot(x, slope, label=name, **line_style(i))
         at0 = backward(np.ones(1), forward(np.zeros(1))[1])[0]
         print(f"{name:<14} {slope.max():>10.3f} {slope[0]:>13.4f} {at0:>11.3f} "
               f"{slope[-1]:>12.4f}")

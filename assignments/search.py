@@ -189,10 +189,12 @@ def plot_search(result: SearchResult, x: str, y: str, ax=None):
     best = result.best
     ax.scatter([best.params[x]], [best.params[y]], marker="*", s=300, color="red",
                edgecolors="k", label="best")
-    if isinstance(result.space.get(x), LogUniform):
-        ax.set_xscale("log")
-    if isinstance(result.space.get(y), LogUniform):
-        ax.set_yscale("log")
+    from .vis import readable_log_axis
+
+    for which, name in (("x", x), ("y", y)):
+        if isinstance(result.space.get(name), LogUniform):
+            getattr(ax, f"set_{which}scale")("log")
+            readable_log_axis(ax, which)
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     ax.figure.colorbar(sc, ax=ax, label=result.metric, extend="min" if vmin is not None else "neither")

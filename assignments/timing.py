@@ -1,10 +1,11 @@
-"""Timing helpers: a best-of-n timer and a table of speed-ups."""
+"""Timing helpers: a best-of-n timer, interleaved timings, a table of speed-ups, and the
+name of the BLAS kernel that ran them."""
 
 from __future__ import annotations
 
 import time
 
-__all__ = ["best_time", "timing_table"]
+__all__ = ["best_time", "best_times_interleaved", "timing_table", "blas_core"]
 
 
 def best_time(fn, *args, repeat=3, **kwargs):
@@ -20,6 +21,19 @@ def best_time(fn, *args, repeat=3, **kwargs):
     return best, result
 
 
+def best_times_interleaved(fns: dict, repeat=5) -> dict:
+    """Best wall-clock time of each ``{name: fn}`` (called without arguments), running them
+    in turn ``repeat`` times, so a burst of load from other processes cannot favour one
+    side of a comparison.  Returns ``{name: seconds}``."""
+    best = {name: float("inf") for name in fns}
+    for _ in range(max(1, repeat)):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
 def timing_table(times: dict) -> str:
     """Format {name: seconds} with the speed-up relative to the slowest entry."""
     slowest = max(times.values())
@@ -27,3 +41,28 @@ def timing_table(times: dict) -> str:
     for name, t in times.items():
         lines.append(f"{name:<14} {t:9.4f} {slowest / t:8.1f}x")
     return "\n".join(lines)
+
+
+def blas_core() -> str:
+    """The kernel OpenBLAS runs in this process (e.g. "SkylakeX", "Haswell"; it can be
+    forced with the environment variable OPENBLAS_CORETYPE before numpy loads), or
+    "unknown" when numpy is not linked to an OpenBLAS that can say."""
+    import ctypes
+    import glob
+    import os
+
+    import numpy as np
+
+    libs = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
+    for path in glob.glob(os.path.join(libs, "*openblas*")):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in ("scipy_openblas_get_corename64_", "openblas_get_corename64_",
+                     "openblas_get_corename"):
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn.restype = ctypes.c_char_p
+                return fn().decode()
+    return "unknown"

@@ -12,7 +12,7 @@ import numpy as np
 from .metrics import confusion_matrix
 
 __all__ = ["to_displayable", "image_grid", "class_samples", "plot_confusion_matrix",
-           "draw_decision_regions", "plot_decision_regions"]
+           "draw_decision_regions", "plot_decision_regions", "readable_log_axis"]
 
 
 def to_displayable(X):
@@ -74,25 +74,33 @@ def class_samples(X, y, classes, per_class, rng, ax_size=1.0):
 
 
 def plot_confusion_matrix(y_true, y_pred, classes, ax=None, normalize=True):
-    """Heat map of the confusion matrix, rows = true class, each cell annotated."""
+    """Heat map of the confusion matrix, rows = true class, each cell annotated.
+
+    The numbers are sized to the cells (up to 10 points), so they stay legible
+    at the notebooks' 80 dpi in a figure of its own or in a panel of two.
+    """
     import matplotlib.pyplot as plt
 
-    counts = confusion_matrix(y_true, y_pred, len(classes))
+    n = len(classes)
+    counts = confusion_matrix(y_true, y_pred, n)
     shown = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1) if normalize else counts
     if ax is None:
-        _, ax = plt.subplots(figsize=(0.6 * len(classes) + 2, 0.6 * len(classes) + 1.5))
+        _, ax = plt.subplots(figsize=(0.75 * n + 2.5, 0.75 * n + 1.8))
     im = ax.imshow(shown, cmap="Blues", vmin=0)
     ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(len(classes)), classes, fontsize=8)
+    ax.set_xticks(range(n), classes, rotation=45, ha="right", fontsize=9)
+    ax.set_yticks(range(n), classes, fontsize=9)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
+    cell_points = 72 * ax.get_position().width * ax.figure.get_figwidth() / max(n, 1)
+    size = float(np.clip(0.3 * cell_points, 6, 10))
     top = shown.max() if shown.size else 1
-    for i in range(len(classes)):
-        for j in range(len(classes)):
+    for i in range(n):
+        for j in range(n):
             text = f"{shown[i, j]:.2f}" if normalize else str(shown[i, j])
-            ax.text(j, i, text, ha="center", va="center", fontsize=6,
-                    color="white" if shown[i, j] > 0.6 * top else "black")
+            zero = shown[i, j] == 0
+            ax.text(j, i, text, ha="center", va="center", fontsize=size,
+                    color="white" if shown[i, j] > 0.6 * top else ("0.6" if zero else "black"))
     acc = np.trace(counts) / max(counts.sum(), 1)
     ax.set_title(f"confusion matrix (accuracy {acc:.3f})")
     return ax
@@ -161,3 +169,27 @@ def plot_decision_regions(predictors: dict, X, y, suptitle=None, resolution=200,
         fig.suptitle(suptitle)
     fig.tight_layout()
     return fig
+
+
+def readable_log_axis(ax, which="x"):
+    """Tick labels that never overlap on a log axis of ``ax`` (``which`` is "x" or "y").
+
+    Over two decades or more only the powers of ten are labelled; over less, the
+    steps 1, 2, 5 (or every digit over less than half a decade), written as plain
+    numbers.  Minor ticks stay, unlabelled.
+    """
+    from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation, LogLocator, NullFormatter
+
+    lo, hi = ax.get_xlim() if which == "x" else ax.get_ylim()
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    if not (0 < lo < hi):
+        return
+    decades = np.log10(hi / lo)
+    if decades >= 2:
+        axis.set_major_locator(LogLocator(base=10.0, numticks=8))
+        axis.set_major_formatter(LogFormatterSciNotation())
+    else:
+        subs = (1.0, 2.0, 5.0) if decades >= 0.5 else tuple(float(d) for d in range(1, 10))
+        axis.set_major_locator(LogLocator(base=10.0, subs=subs, numticks=12))
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())

@@ -24,24 +24,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import numpy as np
-
-
-def best_of_interleaved(fns, repeat):
-    """Best time of each function, running them in turn ``repeat`` times.
-
-    Alternating keeps a burst of load from other processes from favouring
-    one side of the comparison.
-    """
-    best = [float("inf")] * len(fns)
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            start = time.perf_counter()
-            fn()
-            best[i] = min(best[i], time.perf_counter() - start)
-    return best
 
 
 def main(argv=None) -> int:
@@ -51,6 +35,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from assignments.solver import Solver
+    from assignments.timing import best_times_interleaved
     from autograder.notebooks import reference_namespace
 
     TwoLayerNet = reference_namespace("03_two_layer_net")["TwoLayerNet"]
@@ -91,7 +76,9 @@ def main(argv=None) -> int:
                     _ = dh @ W1.T                      # backward: dx of layer 1
                     _ = rows.T @ dh                    # backward: dW1
 
-            t_solver, t_matmul = best_of_interleaved([solver_epoch, matmul_epoch], args.repeat)
+            t = best_times_interleaved({"solver": solver_epoch, "matmul": matmul_epoch},
+                                       args.repeat)
+            t_solver, t_matmul = t["solver"], t["matmul"]
             flops = 6 * N * (D * H + H * C)  # six products: three D x H, three H x C
             print(f"{H:>6} {B:>6} {N / t_solver:>13,.0f} {N / t_matmul:>13,.0f} "
                   f"{t_solver / t_matmul:>6.2f} {flops / t_solver / 1e9:>15.1f}")

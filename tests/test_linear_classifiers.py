@@ -6,14 +6,17 @@ import numpy as np
 import pytest
 
 from assignments import data as datasets
-from assignments import vis
+from assignments import monitor, vis
 from assignments.notebooks import linear_classifiers as L
+from assignments.notebooks import linear_classifiers_plots as P
+from assignments.notebooks import linear_classifiers_training as TR
 from assignments.static import check_no_loops
 from assignments.cases import CheckFailed, run_cases
 from assignments.data import append_bias
 from assignments.gradcheck import eval_numerical_gradient, rel_error
 from autograder import tasks as T
 from autograder.notebooks import reference_namespace
+from autograder.tasks import linear_classifiers as hidden
 
 ASSIGNMENT = "02_linear_classifiers"
 
@@ -43,8 +46,8 @@ def test_reference_softmax_passes_visible_checks(ref, name):
 
 
 def test_reference_classifier_passes_visible_checks(ref):
-    L.check_train(ref["LinearClassifier"])
-    L.check_predict(ref["LinearClassifier"])
+    TR.check_train(ref["LinearClassifier"])
+    TR.check_predict(ref["LinearClassifier"])
     for model in ("svm", "softmax"):
         L.check_best_params(ref["best_params"], model)
 
@@ -64,7 +67,9 @@ def test_naive_and_vectorized_agree_on_random_inputs(ref, kind):
 
 @pytest.mark.parametrize("name", ["svm_loss_vectorized", "softmax_loss_vectorized"])
 def test_reference_gradients_match_numerical(ref, name):
-    W, X, y = L._safe_svm_problem(9, N=10, D=6, C=5)
+    W, X, y = hidden._away_from_kinks(np.random.default_rng(9),
+                                      lambda r: L.gradient_problem(int(r.integers(1000)), 10, 6, 5),
+                                      1e-2)
     loss, dW = ref[name](W, X, y, 0.4)
     num = eval_numerical_gradient(lambda w: ref[name](w, X, y, 0.4)[0], W.copy(), h=1e-6)
     assert rel_error(dW, num) < 1e-7
@@ -110,11 +115,27 @@ def test_no_loop_check_reports_loops(ref):
 # adapters
 # --------------------------------------------------------------------------
 
-def test_squared_error_loss_gradient():
+def test_squared_error_loss_gradient(ref):
+    softmax = ref["softmax_loss_vectorized"]
     rng = np.random.default_rng(1)
     W, X, y = rng.normal(size=(5, 4)), rng.normal(size=(7, 5)), rng.integers(0, 4, 7)
-    _, dW = L.squared_error_loss(W, X, y, 0.3)
-    num = eval_numerical_gradient(lambda w: L.squared_error_loss(w, X, y, 0.3)[0], W.copy())
+    loss, dW = L.squared_error_loss(W, X, y, 0.3, softmax)
+    num = eval_numerical_gradient(lambda w: L.squared_error_loss(w, X, y, 0.3, softmax)[0],
+                                  W.copy())
+    assert rel_error(dW, num) < 1e-8
+    p = np.exp(X @ W) / np.exp(X @ W).sum(axis=1, keepdims=True)
+    p[np.arange(7), y] -= 1
+    assert loss == pytest.approx(np.sum(p * p) / 7 + 0.3 * np.sum(W * W), rel=1e-12)
+
+
+def test_probe_loss_gradient_is_bounded_and_right():
+    rng = np.random.default_rng(2)
+    W, X, y = rng.normal(size=(5, 4)) * 1e3, rng.normal(size=(7, 5)), rng.integers(0, 4, 7)
+    loss, dW = TR.probe_loss(W, X, y, 0.0)
+    assert np.isfinite(loss) and np.all(np.abs(dW) <= np.abs(X).sum(axis=0)[:, None] / 7 + 1e-12)
+    W = rng.normal(size=(5, 4))
+    _, dW = TR.probe_loss(W, X, y, 0.3)
+    num = eval_numerical_gradient(lambda w: TR.probe_loss(w, X, y, 0.3)[0], W.copy())
     assert rel_error(dW, num) < 1e-8
 
 
@@ -129,20 +150,27 @@ def test_scores_loss_returns_the_gradient_wrt_scores(ref):
     assert np.allclose(dS, expected / 2)
 
 
-def _bad_trainer(ref, how):
+def _trainer(ref, how):
+    """A LinearClassifier whose train draws batches as ``how`` says: "shuffle" (a correct
+    loop over shuffled epochs), "global" (np.random), "fixed" (the first rows) or
+    "step" (a doubled step)."""
     base = ref["LinearClassifier"]
 
-    class Bad(base):
+    class Trainer(base):
         def train(self, X, y, learning_rate=1e-3, reg=1e-5, num_iters=100, batch_size=200,
                   rng=None, verbose=False):
             if self.W is None:
                 self.W = 0.001 * rng.standard_normal((X.shape[1], int(np.max(y)) + 1))
-            history = []
+            order, history = np.zeros(0, dtype=np.int64), []
             for _ in range(num_iters):
                 if how == "global":
                     idx = np.random.randint(0, len(y), size=batch_size)
                 elif how == "fixed":
                     idx = np.arange(batch_size)
+                elif how == "shuffle":
+                    while len(order) < batch_size:
+                        order = np.concatenate([order, rng.permutation(len(y))])
+                    idx, order = order[:batch_size], order[batch_size:]
                 else:
                     idx = rng.integers(0, len(y), size=batch_size)
                 loss, dW = self.loss(X[idx], y[idx], reg)
@@ -151,22 +179,22 @@ def _bad_trainer(ref, how):
                 history.append(loss)
             return history
 
-    return Bad
+    return Trainer
 
 
 @pytest.mark.parametrize("how,message", [("global", "np.random"), ("fixed", "drawn"),
                                          ("step", "W - learning_rate")])
 def test_sgd_probe_catches_training_bugs(ref, how, message):
-    bad = _bad_trainer(ref, how)
+    bad = _trainer(ref, how)
     with pytest.raises(CheckFailed, match=message):
-        run_cases(bad, L.train_cases(), namespace={"LinearClassifier": bad}, quiet=True)
+        run_cases(bad, TR.train_cases(), namespace={"LinearClassifier": bad}, quiet=True)
 
 
-def test_sgd_probe_restores_the_global_random_state(ref):
+def test_sgd_probe_never_touches_the_global_random_state(ref):
     np.random.seed(123)
     before = np.random.get_state()[1].copy()
-    case = L.train_cases()[0]
-    L.sgd_probe(ref["LinearClassifier"], **case.kwargs)
+    case = TR.train_cases()[0]
+    TR.sgd_probe(ref["LinearClassifier"], **case.kwargs)
     assert np.array_equal(np.random.get_state()[1], before)
 
 
@@ -209,11 +237,12 @@ def test_pictures_draw(ref):
     X2, y2 = datasets.make_clusters(20, np.random.default_rng(0))
     assert np.array_equal(X, X2) and np.array_equal(y, y2)
     W = rng.normal(size=(3, 3))
-    L.plot_linear_scores(W, X, y)
-    vis.plot_decision_regions({"a": lambda P: np.argmax(append_bias(P) @ W, axis=1)}, X, y)
-    L.plot_loss_histories({"a": list(np.linspace(3, 1, 50)), "b": [2.0, 1.0]})
-    L.plot_correct_score_sweep({"svm": ref["svm_loss_vectorized"]}, (1.0, -0.5))
-    L.plot_ce_vs_mse()
+    P.plot_linear_scores(W, X, y)
+    vis.plot_decision_regions({"a": lambda Q: np.argmax(append_bias(Q) @ W, axis=1)}, X, y)
+    monitor.plot_losses({"a": list(np.linspace(3, 1, 50)), "b": [2.0, 1.0]}, window=25,
+                        logy=True, events={10: "learning rate / 10"})
+    P.plot_correct_score_sweep({"svm": ref["svm_loss_vectorized"]}, (1.0, -0.5))
+    P.plot_ce_vs_mse()
     plt.close("all")
 
 
@@ -221,9 +250,87 @@ def test_templates_shape_and_clipping():
     rng = np.random.default_rng(0)
     W = rng.normal(size=(2 * 3 * 3 + 1, 4))
     W[0, 0] = 100.0
-    t = L.templates(W, (2, 3, 3))
+    t = P.templates(W, (2, 3, 3))
     assert t.shape == (4, 2, 3, 3)
     assert t.max() < 100.0
-    assert np.array_equal(L.templates(W, (2, 3, 3), clip_percentile=None)[0, 0, 0, 0], 100.0)
+    assert np.array_equal(P.templates(W, (2, 3, 3), clip_percentile=None)[0, 0, 0, 0], 100.0)
     with pytest.raises(ValueError):
-        L.templates(W, (3, 3))
+        P.templates(W, (3, 3))
+
+
+# --------------------------------------------------------------------------
+# issue 9: no solution lines in the visible helpers, no luck in the hidden cases
+# --------------------------------------------------------------------------
+
+def test_visible_gradient_problem_keeps_clear_of_the_kinks():
+    W, X, y = L.gradient_problem(3)
+    assert hidden._min_margin_gap(W, X, y) > 0.5
+
+
+def test_visible_helpers_hold_no_svm_or_softmax_solution():
+    import inspect
+
+    source = inspect.getsource(L) + inspect.getsource(TR) + inspect.getsource(P)
+    for line in ("scores[rows, y][:, np.newaxis]", "np.max(scores, axis=1, keepdims=True)",
+                 "s[np.arange(N), y][:, None]", "scores.max(axis=1, keepdims=True)"):
+        assert line not in source, line
+    assert "np.random.seed" not in source
+
+
+@pytest.mark.parametrize("task_id", ["svm_loss_naive", "svm_loss_vectorized"])
+def test_hidden_svm_problems_keep_every_margin_off_the_kink(ref, module, task_id):
+    task = module.tasks[task_id]
+    for seed in range(30):
+        for case in T.hidden_cases(task, ref, seed):
+            W, X, y = case.args[1:4] if case.call is not None else case.args[:3]
+            assert hidden._min_margin_gap(W, X, y) > 1e-6, (seed, case.label)
+
+
+def test_hidden_train_cases_use_two_different_seeds(ref, module):
+    task = module.tasks["train"]
+    for seed in range(200):
+        for case in T.hidden_cases(task, ref, seed):
+            seeds = case.kwargs["seeds"]
+            if len(seeds) == 3:
+                assert seeds[0] == seeds[1] != seeds[2]
+                N, B, T_ = len(case.kwargs["y"]), case.kwargs["batch_size"], case.kwargs["num_iters"]
+                assert T_ * B / N >= 35
+
+
+def test_a_shuffling_trainer_passes_every_hidden_case(ref, module):
+    """A correct loop that draws batches differently (epochs of shuffled rows) must pass."""
+    shuffling = _trainer(ref, "shuffle")
+    task = module.tasks["train"]
+    for seed in range(20):
+        run_cases(None, T.all_cases(task, ref, seed), name="LinearClassifier.train",
+                  namespace={"LinearClassifier": shuffling}, quiet=True)
+
+
+def test_sparse_gradient_check_passes_correct_and_stops_wrong_gradients(ref, capsys):
+    data = L.RECIPES["svm"].data()
+    X, y = data["X_train"][:500], data["y_train"][:500]
+    for seed in range(3):
+        W = 0.01 * np.random.default_rng(seed).standard_normal((X.shape[1], 10))
+        for name in ("svm_loss_naive", "softmax_loss_vectorized"):
+            L.sparse_gradient_check(ref[name], W, X, y, 0.1, seed=seed)
+
+    def half_gradient(W, X, y, reg):
+        loss, dW = ref["softmax_loss_vectorized"](W, X, y, reg)
+        return loss, dW / 2
+
+    with pytest.raises(CheckFailed, match="at coordinate"):
+        L.sparse_gradient_check(half_gradient, W, X, y, 0.1, seed=0)
+    capsys.readouterr()
+
+
+def test_compare_versions_stops_on_disagreement(ref, capsys):
+    W, X, y = L.gradient_problem(3)
+    assert L.compare_versions(ref["svm_loss_naive"], ref["svm_loss_vectorized"], W, X, y, 0.1) > 0
+
+    def off(W, X, y, reg):
+        loss, dW = ref["svm_loss_vectorized"](W, X, y, reg)
+        return loss * 1.01, dW
+
+    with pytest.raises(CheckFailed, match="disagree on the loss"):
+        L.compare_versions(ref["svm_loss_naive"], off, W, X, y, 0.1)
+    capsys.readouterr()

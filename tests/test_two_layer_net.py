@@ -1,4 +1,9 @@
-"""Notebook 3's helper module: visible checks, adapters, data, pictures; the grader's recipe."""
+"""Notebook 3's helper modules: visible checks, adapters, data, pictures; the grader's recipe.
+
+Regression tests for issue 9: a correct __init__ with another draw order passes for every
+seed; the open gradient check of the losses (section 2.5) passes correct code on any seed.
+Delegation to the course's reference is tested in tests/test_delegation.py.
+"""
 
 import io
 import contextlib
@@ -10,7 +15,10 @@ import pytest
 from assignments import adapters, layers
 from assignments.cases import CheckFailed
 from assignments.data import make_spiral, prepare_data
+from assignments.gradcheck import assert_gradients_close, eval_numerical_gradient
 from assignments.notebooks import two_layer_net as T
+from assignments.notebooks import two_layer_net_model as M
+from assignments.notebooks import two_layer_net_plots as P
 from assignments.solver import predict
 from assignments.vis import plot_decision_regions
 
@@ -38,9 +46,9 @@ def test_visible_checks_reject_a_wrong_layer():
 
 
 def test_network_checks_pass_the_reference(ref):
-    T.check_two_layer_init(ref["TwoLayerNet"])
-    T.check_two_layer_loss(ref["TwoLayerNet"])
-    T.check_hyperparameters(ref["chosen_hyperparameters"])
+    M.check_two_layer_init(ref["TwoLayerNet"])
+    M.check_two_layer_loss(ref["TwoLayerNet"])
+    M.check_hyperparameters(ref["chosen_hyperparameters"])
 
 
 def _namespace_with_broken_layers():
@@ -71,10 +79,10 @@ class Net:
 def test_building_blocks_swap_and_restore_the_names():
     ns = _namespace_with_broken_layers()
     broken = ns["affine_forward"]
-    params, X, _ = T.toy_net()
-    args, kwargs = T.net_args(params)
+    params, X, _ = M.toy_net()
+    args, kwargs = M.net_args(params)
     scores = adapters.model_scores(ns["Net"], args, kwargs, params, X)
-    np.testing.assert_allclose(scores, T.TOY_SCORES)
+    np.testing.assert_allclose(scores, M.TOY_SCORES)
     assert ns["affine_forward"] is broken
     assert "relu_forward" not in ns  # names that did not exist are removed again
     with pytest.raises(RuntimeError, match="not needed"):
@@ -83,11 +91,11 @@ def test_building_blocks_swap_and_restore_the_names():
 
 
 def test_adapters_return_plain_data(ref):
-    params, X, y = T.toy_net()
-    args, kwargs = T.net_args(params, 0.1)
+    params, X, y = M.toy_net()
+    args, kwargs = M.net_args(params, 0.1)
     loss, grads, state = adapters.model_loss(ref["TwoLayerNet"], args, kwargs, params, X, y)
     assert isinstance(grads, dict) and set(grads) == set(params) and state == {}
-    assert loss == pytest.approx(T.TOY_LOSS + 1.3)
+    assert loss == pytest.approx(M.TOY_LOSS + 1.3)
     (first, _), (again, _), (other, _) = adapters.model_init(ref["TwoLayerNet"], (6, 4, 3),
                                                              {"weight_scale": 0.1}, (0, 0, 1))
     assert all(isinstance(v, np.ndarray) for v in first.values())
@@ -149,7 +157,7 @@ def test_spiral_and_pictures_print_their_numbers(ref):
         monitor.compare_runs(runs)
         monitor.plot_update_ratios(runs["relu"])
         monitor.plot_gradient_magnitudes(runs)
-        local = {n: T.hidden_local_gradients(r.model.params, X, layers.ACTIVATIONS[n])
+        local = {n: P.hidden_layer(r.model.params, X, layers.ACTIVATIONS[n])[1]
                  for n, r in runs.items()}
         monitor.plot_local_gradients(local)
         monitor.plot_activation_functions(layers.ACTIVATIONS)
@@ -164,8 +172,104 @@ def test_spiral_and_pictures_print_their_numbers(ref):
 def test_grader_recipe_separates_good_from_bad_hyperparameters(ref):
     import functools
 
-    train = functools.partial(T.train_two_layer, ref["TwoLayerNet"])
+    train = functools.partial(M.train_two_layer, ref["TwoLayerNet"])
     good = ref["chosen_hyperparameters"]()
-    floor = T.RECIPE.min_val_acc
-    assert T.RECIPE.validation_accuracy(good, train) >= floor
-    assert T.RECIPE.validation_accuracy({**good, "learning_rate": 0.005}, train) < floor
+    floor = M.RECIPE.min_val_acc
+    assert M.RECIPE.validation_accuracy(good, train) >= floor
+    assert M.RECIPE.validation_accuracy({**good, "learning_rate": 0.005}, train) < floor
+
+
+# --------------------------------------------------------------------------
+# issue 9: the open gradient checks, delegation, experiments
+# --------------------------------------------------------------------------
+
+def _softmax_other_formula(scores, y):
+    """A correct softmax loss that rounds differently from the reference."""
+    log_probs = scores - np.logaddexp.reduce(scores, axis=1, keepdims=True)
+    N = len(y)
+    probs = np.exp(log_probs)
+    onehot = np.zeros_like(scores)
+    onehot[np.arange(N), y] = 1.0
+    return float(-np.sum(log_probs * onehot) / N), (probs - onehot) / N
+
+
+def test_open_loss_gradient_check_passes_correct_code_on_any_seed(capsys):
+    """Section 2.5's cell: scores N(0, 2^2) of shape (8, 5), tol 1e-6, on 300 seeds."""
+    unfloored_failures = 0
+    for seed in range(300):
+        rng = np.random.default_rng(seed)
+        scores, labels = rng.normal(size=(8, 5)) * 2, rng.integers(0, 5, size=8)
+        for loss_fn in (_softmax_other_formula, layers.softmax_loss, layers.svm_loss):
+            T.check_loss_gradient(loss_fn, scores, labels, tol=1e-6)
+        try:   # the check without a floor (the plain relative error) is not seed-proof
+            num = eval_numerical_gradient(lambda s: _softmax_other_formula(s, labels)[0],
+                                          scores.copy())
+            assert_gradients_close(_softmax_other_formula(scores, labels)[1], num, "d", 1e-6,
+                                   floor=1e-30)
+        except CheckFailed:
+            unfloored_failures += 1
+    capsys.readouterr()
+    assert unfloored_failures > 0
+
+
+def test_open_gradient_checks_stop_a_wrong_backward(capsys):
+    rng = np.random.default_rng(0)
+    x, w, b, dout = (rng.normal(size=(3, 2, 2)), rng.normal(size=(4, 5)), rng.normal(size=5),
+                     rng.normal(size=(3, 5)))
+    T.check_layer_gradients(layers.affine_forward, layers.affine_backward, (x, w, b), dout,
+                            names=("dx", "dw", "db"))
+    assert [line.split(":")[0] for line in capsys.readouterr().out.splitlines()] == \
+        ["dx", "dw", "db"]
+
+    def db_averaged(dout, cache):
+        dx, dw, db = layers.affine_backward(dout, cache)
+        return dx, dw, db / len(dout)
+
+    with pytest.raises(CheckFailed, match="db disagrees"):
+        T.check_layer_gradients(layers.affine_forward, db_averaged, (x, w, b), dout,
+                                names=("dx", "dw", "db"))
+
+    def half(scores, y):
+        loss, d = layers.softmax_loss(scores, y)
+        return loss, d / 2
+
+    with pytest.raises(CheckFailed, match="dscores disagrees"):
+        T.check_loss_gradient(half, rng.normal(size=(4, 3)), np.array([0, 1, 2, 0]))
+    capsys.readouterr()
+
+
+def test_train_net_is_the_solver_with_the_notebook_settings(ref):
+    from assignments.solver import Solver
+
+    rng = np.random.default_rng(0)
+    X, y = make_spiral(20, 3, rng)
+    data = {"X_train": X, "y_train": y, "X_val": X, "y_val": y}
+    run = M.train_net(ref["TwoLayerNet"], data, hidden_dim=6, learning_rate=0.3, num_epochs=2,
+                      seed=4)
+    net = ref["TwoLayerNet"](2, 6, 3, weight_scale=M.TRAINING_DEFAULTS["weight_scale"],
+                             rng=np.random.default_rng(4))
+    np.testing.assert_array_equal(run.initial_params["W1"], net.params["W1"])
+    by_hand = Solver(net, data, rng=np.random.default_rng(5), optim_config={"learning_rate": 0.3},
+                     lr_decay=M.TRAINING_DEFAULTS["lr_decay"],
+                     batch_size=M.TRAINING_DEFAULTS["batch_size"], num_epochs=2,
+                     progress=False).train()
+    np.testing.assert_array_equal(run.model.params["W2"], by_hand.model.params["W2"])
+
+
+def test_experiment_pictures_print_their_numbers(ref):
+    rng = np.random.default_rng(0)
+    X, y = make_spiral(20, 3, rng)
+    data = {"X_train": X, "y_train": y, "X_val": X, "y_val": y}
+    acts = {"relu": layers.ACTIVATIONS["relu"], "sigmoid x 50": layers.ACTIVATIONS["sigmoid"]}
+    runs = {name: M.train_net(ref["TwoLayerNet"], data, hidden_dim=5, learning_rate=0.5,
+                              num_epochs=2, activation=pair,
+                              w1_gain=50.0 if "50" in name else 1.0)
+            for name, pair in acts.items()}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        P.plot_activation_experiment(runs, acts, X)
+        P.plot_capacity({8: (0.9, 0.8), 32: (1.0, 0.82)}, 500)
+    plt.close("all")
+    text = out.getvalue()
+    for expected in ("W1 moved by", "hidden std", "% dead units", "W1 / W2", "+0.180"):
+        assert expected in text, expected

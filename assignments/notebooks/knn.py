@@ -84,19 +84,34 @@ def check_l1_distances(fn):
 # --------------------------------------------------------------------------
 
 def predict_cases():
-    """Visible cases for ``predict_labels(dists, y_train, k)``."""
-    dists = np.array([[1.0, 2.0, 3.0, 4.0],
-                      [4.0, 3.0, 2.0, 1.0],
-                      [2.5, 0.5, 9.0, 1.5]])
+    """Visible cases for ``predict_labels(dists, y_train, k)``.
+
+    Four training points with labels (3, 1, 1, 2); every case says which rule
+    decides it, worked out in the comments.
+    """
     y_train = np.array([3, 1, 1, 2])
+    # row 0: nearest first are points 0, 1, 2, 3 (labels 3, 1, 1, 2)
+    # row 1: nearest first are points 3, 2, 1, 0 (labels 2, 1, 1, 3)
+    clear = np.array([[1.0, 2.0, 3.0, 4.0],
+                      [4.0, 3.0, 2.0, 1.0]])
+    # nearest first: points 1, 3, 0, 2 (labels 1, 2, 3, 1)
+    spread = np.array([[2.5, 0.5, 9.0, 1.5]])
+    both = np.vstack([clear, spread])
     return [
-        Case("k=1: the label of the single nearest point", (dists, y_train, 1),
+        # k = 1: labels of points 0, 3 and 1
+        Case("k=1: the label of the single nearest point", (both, y_train, 1),
              expected=np.array([3, 2, 1]), output="y_pred"),
-        Case("k=3: majority of the three nearest", (dists, y_train, 3),
+        # k = 3: labels (3, 1, 1) and (2, 1, 1): two votes for label 1 in both rows
+        Case("k=3: two of the three nearest agree (a clear majority)", (clear, y_train, 3),
+             expected=np.array([1, 1]), output="y_pred"),
+        # k = 3: labels (1, 2, 3), one vote each: the smallest label wins
+        Case("k=3: three different labels, one vote each: the smallest label wins",
+             (spread, y_train, 3), expected=np.array([1]), output="y_pred"),
+        # k = 2: labels (3, 1), (2, 1) and (1, 2): one vote each, label 1 wins
+        Case("k=2: one vote each for two labels: the smaller label wins", (both, y_train, 2),
              expected=np.array([1, 1, 1]), output="y_pred"),
-        Case("k=2: a 1-1 tie goes to the smaller label", (dists, y_train, 2),
-             expected=np.array([1, 1, 1]), output="y_pred"),
-        Case("k=4: all training points vote", (dists, y_train, 4),
+        # k = 4: labels 3, 1, 1, 2 in every row: label 1 has two votes
+        Case("k=4: all training points vote", (both, y_train, 4),
              expected=np.array([1, 1, 1]), output="y_pred"),
     ]
 
@@ -154,21 +169,55 @@ def check_cross_validation(fn):
 # pictures and tables
 # --------------------------------------------------------------------------
 
-def plot_distance_matrix(dists, y_test=None, y_train=None, ax=None):
-    """Show a (num_test, num_train) distance matrix; rows/cols sorted by label if given."""
+def _class_blocks(labels, classes, set_ticks, add_line):
+    """Lines between the classes of sorted labels and one tick per class at its block's centre."""
+    counts = np.bincount(labels, minlength=len(classes))
+    edges = np.cumsum(counts)
+    for edge in np.unique(edges[(edges > 0) & (edges < edges[-1])]):
+        add_line(edge - 0.5)
+    centres = edges - counts / 2 - 0.5
+    present = counts > 0
+    set_ticks(centres[present], [classes[c] for c in np.flatnonzero(present)])
+
+
+def plot_distance_matrix(dists, y_test=None, y_train=None, classes=None, ax=None):
+    """Show a (num_test, num_train) distance matrix.
+
+    With labels, rows and columns are sorted by class, white lines separate
+    the classes and, with ``classes`` (the class names), each block is
+    labelled.  Prints the mean distance within a class and between classes.
+    """
     import matplotlib.pyplot as plt
 
     d = np.asarray(dists)
     title = "distance matrix"
-    if y_test is not None and y_train is not None:
-        d = d[np.argsort(y_test, kind="stable")][:, np.argsort(y_train, kind="stable")]
-        title += " (rows and columns sorted by class)"
     if ax is None:
-        _, ax = plt.subplots(figsize=(10, 3))
+        _, ax = plt.subplots(figsize=(10, 4.2))
+    sort = y_test is not None and y_train is not None
+    if sort:
+        y_test, y_train = np.asarray(y_test), np.asarray(y_train)
+        rows, cols = np.argsort(y_test, kind="stable"), np.argsort(y_train, kind="stable")
+        d = d[rows][:, cols]
+        title += " (rows and columns sorted by class)"
     im = ax.imshow(d, aspect="auto", cmap="viridis", interpolation="nearest")
     ax.figure.colorbar(im, ax=ax, label="L2 distance")
     ax.set_xlabel("training image")
     ax.set_ylabel("test image")
+    if sort:
+        names = list(classes) if classes is not None else [str(c) for c in
+                                                           range(int(max(y_test.max(),
+                                                                         y_train.max())) + 1)]
+        line = dict(color="white", lw=0.8)
+        _class_blocks(y_test[rows], names, lambda t, n: ax.set_yticks(t, n, fontsize=8),
+                      lambda v: ax.axhline(v, **line))
+        _class_blocks(y_train[cols], names,
+                      lambda t, n: ax.set_xticks(t, n, fontsize=8, rotation=30, ha="right"),
+                      lambda v: ax.axvline(v, **line))
+        ax.set_xlabel("training images, by class")
+        ax.set_ylabel("test images, by class")
+        same = y_test[:, None] == y_train[None, :]
+        print(f"mean distance between images of the same class:     {dists[same].mean():8.1f}")
+        print(f"mean distance between images of different classes: {dists[~same].mean():8.1f}")
     ax.set_title(title)
     return ax
 
@@ -178,7 +227,7 @@ def plot_cross_validation(results, ax=None):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
+        _, ax = plt.subplots(figsize=(9, 4))
     ks = sorted(results)
     for k in ks:
         accs = np.asarray(results[k])
@@ -189,7 +238,8 @@ def plot_cross_validation(results, ax=None):
     best = ks[int(np.argmax(means))]
     ax.axvline(best, ls="--", color="C3", lw=1, label=f"best k = {best}")
     ax.set_xscale("log")
-    ax.set_xticks(ks, [str(k) for k in ks])
+    ax.set_xticks(ks, [str(k) for k in ks], fontsize=8)
+    ax.minorticks_off()
     ax.set_xlabel("k (log scale)")
     ax.set_ylabel("validation accuracy")
     ax.set_title("cross-validation of k")
@@ -197,25 +247,40 @@ def plot_cross_validation(results, ax=None):
     return ax
 
 
-def show_nearest_mistakes(X_test, X_train, dists, y_test, y_pred, y_train, classes, num=8):
-    """For misclassified test images, show each next to its nearest training image.
+def show_nearest_mistakes(X_test, X_train, dists, y_test, y_pred, y_train, classes, num=8,
+                          k=1):
+    """The misclassified test images k-NN was most sure about, each next to the training
+    image that pulled it to the wrong class.
 
-    The pairs with the smallest distance come first: the mistakes k-NN was
-    most sure about.
+    For every test image whose prediction is wrong, the confidence is the share of
+    its ``k`` nearest training images that carry the predicted label.  The most
+    confident mistakes come first (ties: the closer neighbour first).  Each test
+    image (titled with its true and predicted class and the votes) is shown next
+    to its nearest training image of the *predicted* class.  Prints the same table.
     """
     from ..vis import image_grid
 
-    y_test, y_pred = np.asarray(y_test), np.asarray(y_pred)
+    y_test, y_pred, y_train = np.asarray(y_test), np.asarray(y_pred), np.asarray(y_train)
     wrong = np.flatnonzero(y_pred != y_test)
     if len(wrong) == 0:
         print("no mistakes to show")
         return None
-    nearest = np.argmin(dists[wrong], axis=1)
-    order = np.argsort(dists[wrong, nearest], kind="stable")[:num]
-    rows, titles = [], []
-    for i in order:
-        t, n = wrong[i], nearest[i]
-        rows += [X_test[t], X_train[n]]
-        titles += [f"test: {classes[y_test[t]]}", f"nearest: {classes[y_train[n]]}"]
-    return image_grid(np.stack(rows), titles=titles, ncols=4, ax_size=1.6,
-                      suptitle="confident mistakes: test image | its nearest training image")
+    rows = []
+    for t in wrong:
+        order = np.argsort(dists[t], kind="stable")
+        votes = int(np.sum(y_train[order[:k]] == y_pred[t]))
+        culprit = order[np.flatnonzero(y_train[order] == y_pred[t])[0]]
+        rows.append((-votes, float(dists[t, culprit]), int(t), int(culprit), votes))
+    rows.sort()
+    rows = rows[:num]
+    images, titles = [], []
+    print(f"{'test image':>10} {'true class':>12} {'predicted':>12} {'votes':>7} {'distance':>9}")
+    for _, dist, t, n, votes in rows:
+        images += [X_test[t], X_train[n]]
+        titles += [f"true: {classes[y_test[t]]}\npredicted: {classes[y_pred[t]]} ({votes}/{k})",
+                   f"nearest {classes[y_pred[t]]}\n(distance {dist:.0f})"]
+        print(f"{t:>10} {classes[y_test[t]]:>12} {classes[y_pred[t]]:>12} {votes:>4}/{k:<2} "
+              f"{dist:>9.0f}")
+    return image_grid(np.stack(images), titles=titles, ncols=4, ax_size=1.8,
+                      suptitle=f"the {len(rows)} most confident mistakes of {k}-NN\n"
+                               "test image | its nearest training image of the predicted class")

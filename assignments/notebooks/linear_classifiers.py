@@ -1,14 +1,17 @@
-"""Notebook 2 (linear classifiers): visible checks, adapters and pictures.
+"""Notebook 2 (linear classifiers): visible checks, adapters, the grader's recipes, tools.
 
 Shapes follow the notebook: ``X`` is (N, D), one example per row, with the
 bias trick already applied (last column all ones); ``W`` is (D, C), one
 column per class; the scores are ``X @ W`` of shape (N, C); ``y`` holds
 integer labels in [0, C).  Every loss function returns ``(loss, dW)``.
 
-Check functions take the student's function (or class) and run it on small
-cases with hand-computed answers.  Adapters (``loss_with_numeric_gradient``,
-``sgd_probe``, ``predict_probe``) run the student's code on plain data and
-return plain data, so the grader can judge them in another process.
+Check functions take the student's function and run it on small cases with
+hand-computed answers.  The adapter ``loss_with_numeric_gradient`` runs the
+student's loss on plain data and returns plain data, so the grader can judge
+it in another process.  Nothing here computes an SVM or softmax loss: expected
+values are worked out by hand, or come from a numerical gradient of the
+student's own loss.  The checks of the training loop and of ``predict`` are in
+``linear_classifiers_training``, the pictures in ``linear_classifiers_plots``.
 """
 
 from __future__ import annotations
@@ -16,16 +19,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..cases import Case, CheckFailed, library, run_cases, student
-from ..gradcheck import assert_gradients_close, eval_numerical_gradient
+from ..gradcheck import assert_gradients_close, eval_numerical_gradient, grad_check_sparse
 from ..recipes import Param, Recipe
+from ..timing import best_time
 
 __all__ = [
-    "svm_loss_cases", "softmax_loss_cases", "train_cases", "predict_cases", "best_params_cases",
-    "check_svm_loss", "check_softmax_loss", "check_train", "check_predict", "check_best_params",
-    "loss_with_numeric_gradient", "squared_error_loss", "sgd_probe", "verify_sgd_probe",
-    "predict_probe", "chosen_for", "scores_loss", "prepare_linear_data", "RECIPES",
-    "train_linear", "plot_linear_scores", "plot_loss_histories", "plot_correct_score_sweep",
-    "plot_ce_vs_mse", "templates",
+    "svm_loss_cases", "softmax_loss_cases", "best_params_cases",
+    "check_svm_loss", "check_softmax_loss", "check_best_params",
+    "loss_with_numeric_gradient", "gradient_problem", "squared_error_loss", "chosen_for",
+    "scores_loss", "score_table", "sparse_gradient_check", "compare_versions",
+    "prepare_linear_data", "RECIPES", "train_linear", "SPARSE_CHECK_FLOOR", "one_hot",
 ]
 
 
@@ -61,18 +64,15 @@ _DW_ZERO_SOFTMAX = np.array([[0.0, -0.5, 0.5],
                              [-1 / 3, 1 / 6, 1 / 6]])
 
 
-def _safe_svm_problem(seed, N=6, D=5, C=4, scale=1.0, min_gap=1e-2):
-    """Random (W, X, y) whose SVM margins all stay at least ``min_gap`` from a kink."""
+def gradient_problem(seed, N=6, D=5, C=4):
+    """A random (W, X, y) for a numerical gradient check: W first, then X, then y.
+
+    The visible SVM case uses seed 3, whose margins all lie at least 0.5 from the
+    hinge's kink (tests/test_linear_classifiers.py checks it), so the centred
+    difference never straddles a kink.
+    """
     rng = np.random.default_rng(seed)
-    while True:
-        W = rng.normal(size=(D, C)) * scale
-        X = rng.normal(size=(N, D))
-        y = rng.integers(0, C, size=N)
-        s = X @ W
-        m = s - s[np.arange(N), y][:, None] + 1.0
-        m[np.arange(N), y] = np.inf
-        if np.min(np.abs(m)) > min_gap:
-            return W, X, y
+    return rng.normal(size=(D, C)), rng.normal(size=(N, D)), rng.integers(0, C, size=N)
 
 
 def loss_with_numeric_gradient(loss_fn, W, X, y, reg):
@@ -87,7 +87,7 @@ def loss_with_numeric_gradient(loss_fn, W, X, y, reg):
                           f"{type(out).__name__}")
     loss, dW = out
     W_work = np.array(W, dtype=np.float64, copy=True)
-    numeric = eval_numerical_gradient(lambda w: loss_fn(w, X, y, reg)[0], W_work, h=1e-6)
+    numeric = eval_numerical_gradient(lambda w: loss_fn(w, X, y, reg)[0], W_work, h=1e-5)
     return {"loss": loss, "dW": dW, "dW_numeric": numeric}
 
 
@@ -106,7 +106,7 @@ def _gradient_agrees(tol):
 
 def svm_loss_cases(name="svm_loss_naive"):
     """Visible cases for ``svm_loss_*(W, X, y, reg) -> (loss, dW)`` (margin 1)."""
-    W_num, X_num, y_num = _safe_svm_problem(3)
+    W_num, X_num, y_num = gradient_problem(3)
     return [
         Case("one example, scores (1, 2, 1), label 0, reg = 0",
              (_W_SVM, _X_SVM[:1], np.array([0]), 0.0), expected=(3.0, _DW_ONE),
@@ -174,214 +174,116 @@ def scores_loss(loss_fn, scores, y):
     return loss_fn(scores, np.eye(len(scores)), y, 0.0)
 
 
+def score_table(losses: dict, examples, raise_by=1.0) -> dict:
+    """Losses of hand-written score vectors (class 0 correct), before and after raising the
+    correct score by ``raise_by``; prints one row per example with the relative change.
+
+    ``losses`` maps a name to a loss function ``(W, X, y, reg) -> (loss, dW)`` (evaluated
+    on the scores through ``scores_loss``).  Returns {example: {name: (before, after)}}.
+    """
+    names = list(losses)
+    head = f"{'scores (class 0 correct)':<24}" + "".join(
+        f"{name + ' before':>16}{'after':>9}{'change':>8}" for name in names)
+    print(f"class 0's score raised by {raise_by:g}:")
+    print(head)
+    out = {}
+    for s in examples:
+        s = np.asarray(s, dtype=np.float64)
+        raised = s.copy()
+        raised[0] += raise_by
+        row = f"{'(' + ', '.join(f'{v:g}' for v in s) + ')':<24}"
+        out[tuple(s)] = {}
+        for name, fn in losses.items():
+            before, after = scores_loss(fn, s, [0])[0], scores_loss(fn, raised, [0])[0]
+            change = f"{100 * (after - before) / before:+.0f} %" if before > 0 else "-"
+            row += f"{before:>16.3g}{after:>9.3g}{change:>8}"
+            out[tuple(s)][name] = (float(before), float(after))
+        print(row)
+    return out
+
+
 # --------------------------------------------------------------------------
-# a known loss for probing the training loop
+# gradient checks and version comparisons, in the open
 # --------------------------------------------------------------------------
 
-def squared_error_loss(W, X, y, reg):
-    """Mean squared error between softmax probabilities and one-hot labels.
+# The sparse check of notebook 2 judges every coordinate by |a - n| / max(|a| + |n|, floor).
+# Its losses (about 9 on 500 examples) carry rounding noise of a few 1e-10 in a centred
+# difference with h = 1e-5; with tol 1e-7 the floor 0.1 allows an absolute error of 1e-8 on
+# small entries, 20 times that noise (the library's default floor, 1e-2, would allow 1e-9).
+SPARSE_CHECK_FLOOR = 0.1
 
-    L = 1/N sum_i ||p_i - onehot(y_i)||^2 + reg * sum(W^2), p_i = softmax(x_i W).
-    Used to test the training loop independently of your own losses, and
-    to compare with cross-entropy.  Returns ``(loss, dW)``.
+
+def sparse_gradient_check(loss_fn, W, X, y, reg, seed, num_checks=10, tol=1e-7):
+    """Print a gradient check of ``loss_fn(W, X, y, reg)`` at ``num_checks`` random
+    coordinates of W (picked by a Generator of ``seed``); raise ``CheckFailed`` naming the
+    worst coordinate if one disagrees.  Returns the ``SparseCheck`` table."""
+    __tracebackhide__ = True
+    _, dW = loss_fn(W, X, y, reg)
+    result = grad_check_sparse(lambda w: loss_fn(w, X, y, reg)[0], W, dW,
+                               num_checks=num_checks, rng=np.random.default_rng(seed))
+    print(result)
+    name = getattr(loss_fn, "__name__", "the loss")
+    worst = int(np.argmax(np.abs(result.analytic - result.numeric)
+                          / np.maximum(SPARSE_CHECK_FLOOR,
+                                       np.abs(result.analytic) + np.abs(result.numeric))))
+    assert_gradients_close(result.analytic, result.numeric,
+                           f"dW of {name} at coordinate {result.indices[worst]}", tol,
+                           floor=SPARSE_CHECK_FLOOR)
+    print(f"ok: all {num_checks} coordinates agree")
+    return result
+
+
+def compare_versions(naive, vectorized, W, X, y, reg) -> float:
+    """Agreement and speed of a naive and a vectorized loss on the same inputs.
+
+    Prints both losses, the largest relative difference of the gradients and the
+    times; raises ``CheckFailed`` if the two disagree beyond rounding.  Returns the
+    speed-up.
+    """
+    __tracebackhide__ = True
+    loss_n, dW_n = naive(W, X, y, reg)
+    loss_v, dW_v = vectorized(W, X, y, reg)
+    t_naive, _ = best_time(naive, W, X, y, reg, repeat=2)
+    t_vec, _ = best_time(vectorized, W, X, y, reg, repeat=10)
+    print(f"loss: naive {loss_n:.10f}, vectorised {loss_v:.10f}")
+    if not abs(loss_n - loss_v) <= 1e-9 * max(1.0, abs(loss_n)):
+        raise CheckFailed(f"the two versions disagree on the loss: {loss_n!r} (naive) vs "
+                          f"{loss_v!r} (vectorised)")
+    err = assert_gradients_close(dW_v, dW_n, "dW of the vectorised version (against the naive "
+                                             "one)", tol=1e-9)
+    print(f"gradient: largest relative difference {err:.1e}")
+    print(f"time: naive {t_naive * 1e3:.1f} ms, vectorised {t_vec * 1e3:.2f} ms "
+          f"-> {t_naive / t_vec:.0f}x faster")
+    return t_naive / t_vec
+
+
+# --------------------------------------------------------------------------
+# a known loss to compare with cross-entropy
+# --------------------------------------------------------------------------
+
+def one_hot(y, num_classes):
+    Y = np.zeros((len(y), num_classes))
+    Y[np.arange(len(y)), y] = 1.0
+    return Y
+
+
+def squared_error_loss(W, X, y, reg, softmax_loss):
+    """Squared error between the softmax probabilities and one-hot labels, and its gradient.
+
+    L = 1/N sum_i ||p_i - onehot(y_i)||^2 + reg * sum(W^2), p_i = softmax(x_i W).  The
+    probabilities come from your ``softmax_loss(W, X, y, reg)``: its gradient with
+    respect to the scores is (P - Y) / N, so P - Y = N * dscores.  The gradient then
+    goes back through the softmax: dL/ds_i = p_i * (g_i - g_i . p_i) with g = dL/dp.
+    Returns ``(loss, dW)``.
     """
     N = X.shape[0]
-    scores = X @ W
-    scores = scores - scores.max(axis=1, keepdims=True)
-    p = np.exp(scores)
-    p /= p.sum(axis=1, keepdims=True)
-    r = p.copy()
-    r[np.arange(N), y] -= 1.0
-    loss = np.sum(r * r) / N + reg * np.sum(W * W)
-    g = 2.0 * r / N                                   # dL/dp
-    dscores = p * (g - np.sum(g * p, axis=1, keepdims=True))   # softmax Jacobian
-    return float(loss), X.T @ dscores + 2.0 * reg * W
-
-
-# --------------------------------------------------------------------------
-# the training loop: probed with a known loss, checked from the record
-# --------------------------------------------------------------------------
-
-def _probe_data(rng, N, D, C):
-    """Rows whose first feature is the row's index, labels covering all C classes."""
-    X = rng.normal(size=(N, D))
-    X[:, 0] = np.arange(N)
-    y = np.concatenate([np.arange(C), rng.integers(0, C, size=N - C)])
-    return X, rng.permutation(y)
-
-
-def sgd_probe(classifier_cls, X, y, learning_rate, reg, num_iters, batch_size, seeds,
-              global_seeds, W0=None, spread=False):
-    """Run ``classifier_cls.train`` with a known loss and record every step.
-
-    A subclass of the student's class gets ``loss = squared_error_loss`` and
-    writes down, at every call, the batch it was given (recovered from the
-    first feature, which holds the row index), the weights it saw, its loss,
-    gradient and ``reg``.  ``train`` runs once per (seed, global seed) pair:
-    ``seeds[k]`` seeds the Generator passed in, ``global_seeds[k]`` numpy's
-    global random state (restored afterwards).  ``spread`` is read by
-    ``check_sgd_probe`` only.  Returns a dict of plain data.
-    """
-    runs = []
-    for seed, global_seed in zip(seeds, global_seeds):
-        record = {"W": [], "rows": [], "y": [], "reg": [], "loss": [], "dW": []}
-
-        class Probe(classifier_cls):
-            def loss(self, X_batch, y_batch, reg):
-                X_batch, y_batch = np.asarray(X_batch), np.asarray(y_batch)
-                record["W"].append(np.array(self.W, dtype=np.float64, copy=True))
-                record["rows"].append(np.rint(X_batch[:, 0]).astype(np.int64))
-                record["y"].append(y_batch.astype(np.int64))
-                record["reg"].append(float(reg))
-                loss, dW = squared_error_loss(self.W, X_batch, y_batch, reg)
-                record["loss"].append(loss)
-                record["dW"].append(dW)
-                return loss, dW
-
-        saved = np.random.get_state()
-        try:
-            np.random.seed(global_seed)
-            model = Probe()
-            if W0 is not None:
-                model.W = np.array(W0, dtype=np.float64, copy=True)
-            history = model.train(X, y, learning_rate=learning_rate, reg=reg,
-                                  num_iters=num_iters, batch_size=batch_size,
-                                  rng=np.random.default_rng(seed))
-        finally:
-            np.random.set_state(saved)
-        if history is None:
-            raise CheckFailed("train returned None; it must return the list of losses, "
-                              "one per iteration")
-        W_final = getattr(model, "W", None)
-        if not isinstance(W_final, np.ndarray):
-            raise CheckFailed(f"after training, self.W must be a numpy array, got "
-                              f"{type(W_final).__name__}")
-        runs.append({"history": np.asarray(history, dtype=np.float64).ravel(),
-                     "W_final": W_final, **record})
-    return {"runs": runs}
-
-
-def verify_sgd_probe(out, case):
-    """Judge ``sgd_probe``'s record: one loss call per iteration, right batches, right update."""
-    kw = case.kwargs
-    X, y = kw["X"], kw["y"]
-    N, D = X.shape
-    C = int(np.max(y)) + 1
-    T, B, lr, reg = kw["num_iters"], kw["batch_size"], kw["learning_rate"], kw["reg"]
-    runs = out["runs"]
-    for run in runs:
-        calls = len(run["loss"])
-        if calls != T:
-            raise CheckFailed(f"train called self.loss {calls} times for num_iters = {T}; "
-                              "call it exactly once per iteration (and use self.loss, not a "
-                              "loss function by name)")
-        for t in range(T):
-            rows, yb = run["rows"][t], run["y"][t]
-            if rows.shape != (B,):
-                raise CheckFailed(f"iteration {t}: the batch holds {rows.shape[0]} examples, "
-                                  f"expected batch_size = {B}")
-            if rows.min() < 0 or rows.max() >= N:
-                raise CheckFailed(f"iteration {t}: the batch holds rows that are not in X")
-            if yb.shape != (B,) or not np.array_equal(yb, y[rows]):
-                raise CheckFailed(f"iteration {t}: y_batch does not hold the labels of the rows "
-                                  "in X_batch; index X and y with the same indices")
-            if not np.isclose(run["reg"][t], reg, rtol=1e-12, atol=0):
-                raise CheckFailed(f"iteration {t}: self.loss received reg = {run['reg'][t]:g}, "
-                                  f"but train was called with reg = {reg:g}")
-        W0 = kw.get("W0")
-        first = run["W"][0]
-        if W0 is not None and not np.array_equal(first, W0):
-            raise CheckFailed("train replaced the weights the model already had; initialise "
-                              "W only when self.W is None")
-        if W0 is None and first.shape != (D, C):
-            raise CheckFailed(f"the initial W has shape {first.shape}, expected {(D, C)}")
-        for t in range(T):
-            expected = run["W"][t] - lr * run["dW"][t]
-            got = run["W"][t + 1] if t + 1 < T else run["W_final"]
-            where = f"after iteration {t}" if t + 1 < T else "at the end of training"
-            if got.shape != expected.shape or not np.allclose(got, expected, rtol=1e-9,
-                                                              atol=1e-12):
-                raise CheckFailed(f"{where}, W is not W - learning_rate * dW of that "
-                                  "iteration's batch (one plain SGD step per iteration)")
-        history = run["history"]
-        if history.shape != (T,) or not np.allclose(history, run["loss"], rtol=1e-9, atol=0):
-            raise CheckFailed(f"train must return the {T} losses returned by self.loss, in "
-                              f"order; got {history.shape[0]} values"
-                              + ("" if history.shape != (T,) else " that differ from them"))
-        if kw.get("spread", False):
-            counts = np.bincount(np.concatenate(run["rows"]), minlength=N)
-            expected_count = T * B / N
-            if counts.min() == 0 or counts.max() > 3 * expected_count:
-                raise CheckFailed(
-                    f"over {T} batches of {B} from {N} examples every example should be drawn "
-                    f"about {expected_count:.0f} times, but one was drawn {counts.min()} times "
-                    f"and one {counts.max()} times; draw a new random batch every iteration")
-    same = [np.array_equal(np.concatenate(a["rows"]), np.concatenate(runs[0]["rows"]))
-            for a in runs]
-    if len(runs) >= 2 and not same[1]:
-        raise CheckFailed("two runs of train with the same rng seed drew different batches; "
-                          "draw them from the rng passed in, never from np.random")
-    if len(runs) >= 3 and same[2] and N > 1:
-        raise CheckFailed("two runs of train with different rng seeds drew the same batches; "
-                          "draw them from the rng passed in")
-
-
-def train_cases():
-    """Visible cases for ``LinearClassifier.train`` (with a known loss, see ``sgd_probe``)."""
-    rng = np.random.default_rng(11)
-    X, y = _probe_data(rng, 20, 4, 3)
-    W0 = rng.normal(size=(4, 3)) * 0.1
-    probe = library("assignments.notebooks.linear_classifiers:sgd_probe")
-    cls = student("LinearClassifier")
-    return [
-        Case("20 examples, 80 batches of 8, lr 0.5, reg 0.01, starting from a given W",
-             (cls,), dict(X=X, y=y, learning_rate=0.5, reg=0.01, num_iters=80, batch_size=8,
-                          seeds=(1, 1, 2), global_seeds=(3, 4, 3), W0=W0, spread=True),
-             call=probe, verify=verify_sgd_probe),
-        Case("W starts as None, 5 iterations, reg 0", (cls,),
-             dict(X=X, y=y, learning_rate=0.1, reg=0.0, num_iters=5, batch_size=4,
-                  seeds=(7,), global_seeds=(0,)),
-             call=probe, verify=verify_sgd_probe),
-    ]
-
-
-def predict_probe(classifier_cls, W, X):
-    """Predictions of a fresh ``classifier_cls`` whose weights are set to ``W``."""
-    model = classifier_cls()
-    model.W = np.array(W, dtype=np.float64, copy=True)
-    return model.predict(X)
-
-
-def predict_cases():
-    """Visible cases for ``LinearClassifier.predict``."""
-    # Columns are classes; the last row is the bias.  Scores of the rows:
-    # (1, 0, 1) -> (1, -0.5, -1): class 0;   (1, 1, 1) -> (1, 1.5, 1): class 1;
-    # (-1, 2, 1) -> (-1, 3.5, 7): class 2;   (0, 0, 1) -> (0, -0.5, 1): class 2,
-    # decided by the biases alone.
-    W = np.array([[1.0, 0.0, -2.0],
-                  [0.0, 2.0, 2.0],
-                  [0.0, -0.5, 1.0]])
-    X = np.array([[1.0, 0.0, 1.0], [1.0, 1.0, 1.0], [-1.0, 2.0, 1.0], [0.0, 0.0, 1.0]])
-    cls = student("LinearClassifier")
-    call = library("assignments.notebooks.linear_classifiers:predict_probe")
-    return [
-        Case("4 examples, 3 classes, scores worked out by hand", (cls, W, X),
-             expected=np.array([0, 1, 2, 2]), output="y_pred", call=call),
-        Case("one example", (cls, W, X[2:3]), expected=np.array([2]), output="y_pred",
-             call=call),
-    ]
-
-
-def check_train(cls):
-    """Check ``cls.train`` (cls is your LinearClassifier) with a known loss."""
-    run_cases(cls, train_cases(), name="LinearClassifier.train",
-              namespace={"LinearClassifier": cls})
-
-
-def check_predict(cls):
-    """Check ``cls.predict`` (cls is your LinearClassifier)."""
-    run_cases(cls, predict_cases(), name="LinearClassifier.predict",
-              namespace={"LinearClassifier": cls})
+    _, dscores = scores_loss(softmax_loss, X @ W, y)
+    residual = N * dscores                         # P - Y
+    p = residual + one_hot(y, W.shape[1])
+    loss = float(np.sum(residual * residual) / N + reg * np.sum(W * W))
+    g = 2.0 * residual / N                         # dL/dP
+    dscores = p * (g - np.sum(g * p, axis=1, keepdims=True))
+    return loss, X.T @ dscores + 2.0 * reg * W
 
 
 # --------------------------------------------------------------------------
@@ -451,156 +353,3 @@ def check_best_params(best_params, model):
               namespace={"best_params": best_params})
 
 
-# --------------------------------------------------------------------------
-# pictures
-# --------------------------------------------------------------------------
-
-def plot_linear_scores(W, X, y, ax=None, title="regions of a linear classifier"):
-    """Toy data, the argmax regions of scores [x, 1] @ W, and each class's zero line.
-
-    W has shape (3, 3): rows are (x1, x2, bias), columns are classes.  For
-    every class the dashed line is where its score is 0 and the arrow (the
-    weight vector) points to where the score grows.
-    """
-    import matplotlib.pyplot as plt
-
-    from ..vis import draw_decision_regions
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5.5, 5))
-    draw_decision_regions(lambda P: np.argmax(np.column_stack([P, np.ones(len(P))]) @ W, axis=1),
-                          X, y, ax=ax, resolution=300, pad=1.0, legend=False)
-    ax.set_aspect("equal")
-    ax.set_title(title)
-    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-    t = np.linspace(x0, x1, 2)
-    for c in range(W.shape[1]):
-        w1, w2, b = W[:, c]
-        colour = f"C{c}"
-        if abs(w2) > 1e-12:
-            ax.plot(t, -(w1 * t + b) / w2, ls="--", color=colour, lw=1.5)
-        else:
-            ax.axvline(-b / w1, ls="--", color=colour, lw=1.5)
-        # the point of the zero line nearest the origin, and the weight direction
-        base = -b * np.array([w1, w2]) / (w1 * w1 + w2 * w2)
-        step = np.array([w1, w2]) / np.hypot(w1, w2)
-        ax.annotate("", xy=base + step, xytext=base,
-                    arrowprops=dict(arrowstyle="->", color=colour, lw=2))
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.legend(loc="lower right", fontsize=8)
-    return ax
-
-
-def plot_loss_histories(histories: dict, ax=None, window=25, title="training loss", logy=True):
-    """Raw loss per iteration (faint) and its moving average, one colour per run."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
-    for i, (name, h) in enumerate(histories.items()):
-        h = np.asarray(h, dtype=np.float64)
-        ax.plot(h, color=f"C{i}", alpha=0.25, lw=0.8)
-        if len(h) >= window:
-            smooth = np.convolve(h, np.ones(window) / window, mode="valid")
-            ax.plot(np.arange(window - 1, len(h)), smooth, color=f"C{i}", lw=2,
-                    label=f"{name} (moving average of {window})")
-        else:
-            ax.plot([], [], color=f"C{i}", label=name)
-    if logy:
-        ax.set_yscale("log")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("minibatch loss" + (" (log scale)" if logy else ""))
-    ax.set_title(title)
-    ax.legend()
-    return ax
-
-
-def plot_correct_score_sweep(losses: dict, other_scores, correct_range=(-4.0, 6.0)):
-    """Loss and its slope as the correct class's score rises, other scores fixed.
-
-    ``losses`` maps a name to ``loss_fn(W, X, y, reg)``; class 0 is correct,
-    ``other_scores`` are the scores of the other classes.
-    """
-    import matplotlib.pyplot as plt
-
-    other = np.asarray(other_scores, dtype=np.float64)
-    shown = ", ".join(f"{v:g}" for v in other)
-    grid = np.linspace(*correct_range, 201)
-    S = np.column_stack([grid, np.tile(other, (len(grid), 1))])
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    for i, (name, fn) in enumerate(losses.items()):
-        values, slopes = [], []
-        for row in S:
-            loss, dscores = scores_loss(fn, row, [0])
-            values.append(loss)
-            slopes.append(dscores[0, 0])
-        axes[0].plot(grid, values, lw=2, color=f"C{i}", label=name)
-        axes[1].plot(grid, slopes, lw=2, color=f"C{i}", label=name)
-    for ax in axes:
-        ax.axvline(other.max(), color="gray", ls=":", lw=1)
-        ax.axvline(other.max() + 1, color="gray", ls="--", lw=1)
-        ax.set_xlabel("score of the correct class")
-        ax.legend()
-    axes[0].set_ylabel("loss")
-    axes[0].set_title(f"loss, the other scores fixed at ({shown})")
-    axes[1].set_ylabel("d loss / d correct score")
-    axes[1].set_title("slope: how hard training pushes the correct score up")
-    fig.text(0.5, -0.02, "dotted: the best wrong score;  dashed: best wrong score + margin 1",
-             ha="center", fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
-def plot_ce_vs_mse(gap_range=(-6.0, 6.0)):
-    """Two classes: cross-entropy vs squared error of the probabilities, and their slopes.
-
-    The x axis is the gap z = s_correct - s_other; the correct probability is
-    p = 1 / (1 + exp(-z)).  Cross-entropy is -ln p, with slope -(1 - p);
-    squared error is (1 - p)^2 + (1 - p)^2 = 2 (1 - p)^2, with slope
-    -4 p (1 - p)^2, which vanishes when p -> 0: a confidently wrong
-    classifier barely learns.
-    """
-    import matplotlib.pyplot as plt
-
-    z = np.linspace(*gap_range, 241)
-    p = 1.0 / (1.0 + np.exp(-z))
-    ce, ce_slope = np.logaddexp(0.0, -z), -(1.0 - p)
-    mse, mse_slope = 2.0 * (1.0 - p) ** 2, -4.0 * p * (1.0 - p) ** 2
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    axes[0].plot(z, ce, lw=2, label="cross-entropy  -ln p")
-    axes[0].plot(z, mse, lw=2, label="squared error  2 (1 - p)^2")
-    axes[1].plot(z, ce_slope, lw=2, label="cross-entropy")
-    axes[1].plot(z, mse_slope, lw=2, label="squared error")
-    for ax in axes:
-        ax.axvline(0, color="gray", lw=0.8, ls=":")
-        ax.set_xlabel("score gap  s_correct - s_other")
-        ax.legend()
-    axes[0].set_ylabel("loss")
-    axes[0].set_title("loss of one example, two classes")
-    axes[1].set_ylabel("d loss / d gap")
-    axes[1].set_title("slope (what gradient descent sees)")
-    axes[1].annotate("confidently wrong:\nsquared error barely pushes", xy=(-5, -4 * p[20] *
-                     (1 - p[20]) ** 2), xytext=(-5.9, -0.5), fontsize=8,
-                     arrowprops=dict(arrowstyle="->", lw=0.8))
-    fig.tight_layout()
-    return fig
-
-
-def templates(W, image_shape, clip_percentile=99.0):
-    """Weights (D + 1, C) with the bias in the last row -> images (C, *image_shape).
-
-    Each template is clipped symmetrically at the given percentile of its
-    absolute values, so that a few extreme pixels do not wash out the
-    picture and a zero weight shows as mid-grey in ``image_grid``.
-    """
-    W = np.asarray(W, dtype=np.float64)
-    D = int(np.prod(image_shape))
-    if W.shape[0] != D + 1:
-        raise ValueError(f"W has {W.shape[0]} rows; expected {D} pixels plus one bias row")
-    T = W[:-1].T.reshape(W.shape[1], *image_shape)
-    if clip_percentile is None:
-        return T
-    axes = tuple(range(1, T.ndim))
-    q = np.percentile(np.abs(T), clip_percentile, axis=axes, keepdims=True)
-    return np.clip(T, -q, q)

@@ -1,4 +1,4 @@
-"""Notebook 3 (a two-layer network): visible checks, the grader's recipe, pictures.
+"""Notebook 3 (a two-layer network): the layers' visible checks and the open gradient checks.
 
 Check functions take the student's function and run it on small cases whose
 answers were worked out by hand (the comments show the arithmetic) or come
@@ -8,8 +8,10 @@ visible cases plus hidden ones.
 The layer contract fixes each cache (see ``assignments.layers``), so every
 backward function is checked on caches built here, never on the output of
 the student's forward: one broken function costs the points of one cell.
-For the same reason the network's cases run the student's ``TwoLayerNet``
-through ``assignments.adapters``, with the course's reference layers.
+``check_layer_gradients`` and ``check_loss_gradient`` are the gradient checks
+the notebook runs in the open, on the student's own forward and backward.
+The network's checks, the grader's recipe and the experiment runner are in
+``two_layer_net_model``, the pictures in ``two_layer_net_plots``.
 """
 
 from __future__ import annotations
@@ -17,25 +19,82 @@ from __future__ import annotations
 import numpy as np
 
 from .. import layers
-from ..cases import Case, CheckFailed, compare, library, run_cases, student
+from ..cases import Case, CheckFailed, compare, run_cases
 from ..gradcheck import (assert_gradients_close, eval_numerical_gradient,
                          eval_numerical_gradient_array)
-from ..recipes import Param, Recipe
-from ..stat_checks import verify_gaussian
 
 __all__ = [
     "affine_forward_cases", "affine_backward_cases", "relu_forward_cases",
     "relu_backward_cases", "sigmoid_forward_cases", "sigmoid_backward_cases",
-    "softmax_loss_cases", "svm_loss_cases", "two_layer_init_cases", "two_layer_loss_cases",
-    "hyperparameter_cases",
+    "softmax_loss_cases", "svm_loss_cases",
     "check_affine_forward", "check_affine_backward", "check_relu_forward",
     "check_relu_backward", "check_sigmoid_forward", "check_sigmoid_backward",
-    "check_softmax_loss", "check_svm_loss", "check_two_layer_init", "check_two_layer_loss",
-    "check_hyperparameters",
-    "net_args", "init_case", "scores_case", "gradcheck_case", "loss_case", "toy_net",
-    "TOY_SCORES", "TOY_LOSS", "RECIPE", "TRAINING_DEFAULTS", "train_two_layer",
-    "hidden_local_gradients",
+    "check_softmax_loss", "check_svm_loss", "AFFINE_OUTPUT",
+    "numerical_layer_gradients", "check_layer_gradients", "check_loss_gradient",
 ]
+
+
+# --------------------------------------------------------------------------
+# gradient checks of a layer and of a loss
+# --------------------------------------------------------------------------
+
+def numerical_layer_gradients(forward, inputs, dout) -> list:
+    """Centred-difference gradients of sum(forward(*inputs)[0] * dout), one per input."""
+    grads = []
+    for i in range(len(inputs)):
+        def output_of(value, i=i):
+            args = list(inputs)
+            args[i] = value
+            return forward(*args)[0]
+        x = np.array(inputs[i], dtype=np.float64, copy=True)
+        grads.append(eval_numerical_gradient_array(output_of, x, dout))
+    return grads
+
+
+def _judge_gradients(got, numeric, names, tol) -> dict:
+    """name -> relative error of each gradient (floored, see ``assert_gradients_close``)."""
+    got = got if isinstance(got, (tuple, list)) else (got,)
+    if len(got) != len(names):
+        raise CheckFailed(f"expected {len(names)} gradients ({', '.join(names)}), got {len(got)}")
+    errors = {}
+    for name, g, n in zip(names, got, numeric):
+        if isinstance(g, np.ndarray) and g.shape != n.shape:
+            raise CheckFailed(f"{name}: expected shape {n.shape} (the shape of the forward "
+                              f"input), got shape {g.shape}")
+        errors[name] = assert_gradients_close(g, n, name, tol)
+    return errors
+
+
+def check_layer_gradients(forward, backward, inputs, dout, names, tol=1e-8) -> None:
+    """A layer's gradient check in the open: ``backward(dout, cache)`` against the numerical
+    gradients of ``forward`` (both yours), for every input in ``inputs``.
+
+    Prints each relative error; raises ``CheckFailed`` naming the gradient, the worst
+    entry and both values if one disagrees.
+    """
+    __tracebackhide__ = True
+    _, cache = forward(*inputs)
+    errors = _judge_gradients(backward(dout, cache),
+                              numerical_layer_gradients(forward, inputs, dout), names, tol)
+    for name, err in errors.items():
+        print(f"{name}: relative error {err:.1e}")
+
+
+def check_loss_gradient(loss_fn, scores, y, tol=1e-7, name="dscores") -> None:
+    """A loss's gradient check in the open: ``loss_fn(scores, y) -> (loss, dscores)`` against
+    the numerical gradient of its own loss.
+
+    Judged with the floor of ``assert_gradients_close``: an entry of dscores far below 0.01
+    (a class with probability 1e-6) is judged on its absolute error, because the rounding
+    noise of its numerical estimate (about 1e-11) is a large share of so small a number.
+    Prints the loss and the relative error.
+    """
+    __tracebackhide__ = True
+    loss, dscores = loss_fn(scores, y)
+    numeric = eval_numerical_gradient(lambda s: loss_fn(s, y)[0],
+                                      np.array(scores, dtype=np.float64, copy=True))
+    err = assert_gradients_close(dscores, numeric, name, tol)
+    print(f"loss {loss:.4f}, {name} relative error {err:.1e}")
 
 
 # --------------------------------------------------------------------------
@@ -61,34 +120,14 @@ _IB = np.array([0.5, 0.0])
 _IOUT = np.array([[15.5, -3.0], [51.5, -3.0]])
 
 
-def _gradients_match_numeric(forward_of, names, tol=1e-7):
-    """Check backward output against numerical gradients of a reference forward.
-
-    ``forward_of(i, value)`` evaluates the reference forward with argument i
-    replaced by ``value``.  The case's args are (dout, cache).
-    """
+def _gradients_match_numeric(forward, names, tol=1e-7):
+    """Verify backward's output against numerical gradients of the *reference* ``forward``;
+    the case's args are (dout, cache), the cache holding forward's inputs."""
     def check(out, case):
         dout, cache = case.args
         inputs = list(cache) if isinstance(cache, tuple) else [cache]
-        got = out if isinstance(out, (tuple, list)) else (out,)
-        if len(got) != len(names):
-            raise CheckFailed(f"expected {len(names)} gradients ({', '.join(names)}), "
-                              f"got {len(got)}")
-        for i, name in enumerate(names):
-            x = np.array(inputs[i], dtype=np.float64, copy=True)
-            numeric = eval_numerical_gradient_array(lambda v: forward_of(i, v, inputs), x, dout)
-            g = got[i]
-            if isinstance(g, np.ndarray) and g.shape != numeric.shape:
-                raise CheckFailed(f"{name}: expected shape {numeric.shape} (the shape of the "
-                                  f"forward input), got shape {g.shape}")
-            assert_gradients_close(g, numeric, name, tol)
+        _judge_gradients(out, numerical_layer_gradients(forward, inputs, dout), names, tol)
     return check
-
-
-def _affine_forward_of(i, value, inputs):
-    args = list(inputs)
-    args[i] = value
-    return layers.affine_forward(*args)[0]
 
 
 def affine_forward_cases():
@@ -125,7 +164,7 @@ def affine_backward_cases():
         Case("2 examples x 3 features, worked out by hand", (dout, (_AX, _AW, _AB)),
              expected=hand, output=("dx", "dw", "db")),
         Case("inputs of shape (4, 3, 2, 2): dx must have that shape too", (d, (x, w, b)),
-             verify=_gradients_match_numeric(_affine_forward_of, ("dx", "dw", "db"))),
+             verify=_gradients_match_numeric(layers.affine_forward, ("dx", "dw", "db"))),
     ]
 
 
@@ -238,15 +277,15 @@ def check_sigmoid_backward(fn):
 # --------------------------------------------------------------------------
 
 def _loss_gradient_matches_numeric(loss_fn, tol=1e-7):
-    """Check (loss, dscores) against the given loss and its numerical gradient."""
+    """Check (loss, dscores) against the reference ``loss_fn`` and its numerical gradient
+    (floored relative error, as in ``check_loss_gradient``)."""
     def check(out, case):
         scores, y = case.args
-        expected_loss = loss_fn(scores, y)[0]
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise CheckFailed("expected a tuple (loss, dscores)")
-        compare(out[0], expected_loss, "loss", rtol=1e-7)
+        compare(out[0], loss_fn(scores, y)[0], "loss", rtol=1e-7)
         numeric = eval_numerical_gradient(lambda s: loss_fn(s, y)[0], scores.copy())
-        compare(out[1], numeric, "dscores", rtol=1e-5, atol=1e-9)
+        assert_gradients_close(out[1], numeric, "dscores", tol)
     return check
 
 
@@ -315,235 +354,3 @@ def check_svm_loss(fn):
     run_cases(fn, svm_loss_cases())
 
 
-# --------------------------------------------------------------------------
-# the two-layer network (run through the generic adapters of assignments.adapters)
-# --------------------------------------------------------------------------
-
-NET = student("TwoLayerNet")
-
-
-def net_args(params, reg=0.0, activation=None):
-    """(args, kwargs) that build a TwoLayerNet shaped like ``params``.
-
-    ``activation`` names one of the library's pairs ("sigmoid", "tanh" ...); it
-    travels as two library references, so the case stays plain data.
-    """
-    D, H = np.shape(params["W1"])
-    C = np.shape(params["W2"])[1]
-    kwargs = {"weight_scale": 1e-3, "reg": reg}
-    if activation is not None:
-        forward, backward = layers.ACTIVATIONS[activation]
-        kwargs["activation"] = (library(f"assignments.layers:{forward.__name__}"),
-                                library(f"assignments.layers:{backward.__name__}"))
-    return (D, H, C), kwargs
-
-
-# The toy network of the notebook, worked out by hand there:
-#   hidden pre-activations  X @ W1 + b1 = [[1, 1, -3], [3, -4, 3]]
-#   after ReLU              h           = [[1, 1, 0], [3, 0, 3]]
-#   scores                  h @ W2 + b2 = [[1, 3], [0, 1]]
-#   with labels y = [1, 0]: loss = (ln(1 + e^-2) + ln(1 + e^1)) / 2
-#   sum of squared weights: 7 (W1) + 6 (W2) = 13, so reg = 0.1 adds 1.3
-def toy_net():
-    """(params, X, y) of the notebook's hand-worked toy network."""
-    params = {
-        "W1": np.array([[1.0, -1.0, 0.0], [0.0, 1.0, -2.0]]),
-        "b1": np.array([0.0, 0.0, 1.0]),
-        "W2": np.array([[1.0, 0.0], [0.0, 2.0], [-1.0, 0.0]]),
-        "b2": np.array([0.0, 1.0]),
-    }
-    X = np.array([[1.0, 2.0], [3.0, -1.0]])
-    y = np.array([1, 0])
-    return params, X, y
-
-
-TOY_SCORES = np.array([[1.0, 3.0], [0.0, 1.0]])
-TOY_LOSS = (np.log1p(np.exp(-2.0)) + np.log1p(np.exp(1.0))) / 2
-
-
-def init_case(input_dim, hidden_dim, num_classes, weight_scale, seed, label=None):
-    """A case for TwoLayerNet.__init__: shapes, zero biases, the scale of the weights, the rng.
-
-    The network is built with seeds (seed, seed, seed + 1).  The weights' draw
-    order is not part of the task, so their scale is judged statistically; every
-    weight matrix has at least 1,000 entries, which bounds the chance that a
-    correct implementation fails below 1e-9 (see ``verify_gaussian``).
-    """
-    shapes = {"W1": (input_dim, hidden_dim), "b1": (hidden_dim,),
-              "W2": (hidden_dim, num_classes), "b2": (num_classes,)}
-    for name in ("W1", "W2"):
-        assert np.prod(shapes[name]) >= 1000, "too few weights for a seed-proof check"
-
-    def verify(out, case):
-        (first, _), (again, _), (other, _) = out
-        missing = sorted(set(shapes) - set(first))
-        if missing:
-            raise CheckFailed(f"params has no entr{'y' if len(missing) == 1 else 'ies'} "
-                              f"{missing}; it must hold W1, b1, W2, b2")
-        for name, shape in shapes.items():
-            p = first[name]
-            if not isinstance(p, np.ndarray) or not np.issubdtype(p.dtype, np.floating):
-                raise CheckFailed(f"params[{name!r}] must be a float array, got "
-                                  f"{type(p).__name__} {getattr(p, 'dtype', '')}")
-            if p.shape != shape:
-                raise CheckFailed(f"params[{name!r}] must have shape {shape}, got {p.shape}")
-        for name in ("b1", "b2"):
-            if np.any(first[name] != 0):
-                raise CheckFailed(f"params[{name!r}] must start at zero")
-        for name in ("W1", "W2"):
-            verify_gaussian(first[name], weight_scale, f"params[{name!r}]",
-                            f"weight_scale={weight_scale:g}")
-            if not np.array_equal(first[name], again[name]):
-                raise CheckFailed(f"two networks built with generators of the same seed have "
-                                  f"different {name}: draw every random number from `rng`")
-            if np.array_equal(first[name], other[name]):
-                raise CheckFailed(f"networks built with different seeds have the same {name}: "
-                                  "draw the weights from `rng`")
-
-    return Case(label or f"TwoLayerNet({input_dim}, {hidden_dim}, {num_classes}, "
-                         f"weight_scale={weight_scale:g})",
-                (NET, (input_dim, hidden_dim, num_classes), {"weight_scale": weight_scale},
-                 (seed, seed, seed + 1)),
-                call=library("assignments.adapters:model_init"), verify=verify)
-
-
-def two_layer_init_cases():
-    """Visible cases for ``TwoLayerNet.__init__``: shapes, scale, zero biases, rng."""
-    return [init_case(64, 40, 25, 1e-2, 0), init_case(100, 100, 10, 0.5, 11)]
-
-
-def gradients_match(expected_loss, tol=1e-6):
-    """Verify (loss, grads, numeric) from ``model_gradcheck``: loss value and every gradient."""
-    def verify(out, case):
-        loss, grads, numeric = out
-        if expected_loss is not None:
-            compare(loss, expected_loss, "loss", rtol=1e-7)
-        for name, num in numeric.items():
-            if name not in grads:
-                raise CheckFailed(f"grads has no entry {name!r}; its keys must match params")
-            assert_gradients_close(grads[name], num, f"grads[{name!r}]", tol)
-    return verify
-
-
-def scores_case(label, params, X, expected, activation=None):
-    args, kwargs = net_args(params, 0.0, activation)
-    return Case(label, (NET, args, kwargs, params, X), expected=expected, output="scores",
-                call=library("assignments.adapters:model_scores"))
-
-
-def gradcheck_case(label, params, X, y, reg, expected_loss=None, activation=None):
-    args, kwargs = net_args(params, reg, activation)
-    return Case(label, (NET, args, kwargs, params, X, y),
-                call=library("assignments.adapters:model_gradcheck"),
-                verify=gradients_match(expected_loss))
-
-
-def loss_case(label, params, X, y, reg, expected, activation=None):
-    """A case comparing (loss, grads) exactly with ``expected`` from the reference network."""
-    args, kwargs = net_args(params, reg, activation)
-    return Case(label, (NET, args, kwargs, params, X, y),
-                call=library("assignments.adapters:model_loss"), expected=expected,
-                output=("loss", "grads", "state"))
-
-
-def two_layer_loss_cases():
-    """Visible cases for ``TwoLayerNet.loss``: the toy net and numerical gradients."""
-    params, X, y = toy_net()
-    rng = np.random.default_rng(6)
-    D, H, C, N = 6, 5, 3, 4
-    rand = {"W1": rng.normal(size=(D, H)), "b1": rng.normal(size=H),
-            "W2": rng.normal(size=(H, C)), "b2": rng.normal(size=C)}
-    Xr = rng.normal(size=(N, 2, 3))
-    yr = np.array([0, 2, 1, 2])
-    return [
-        scores_case("toy net: scores (y=None)", params, X, TOY_SCORES),
-        gradcheck_case("toy net: loss and gradients, reg = 0", params, X, y, 0.0, TOY_LOSS),
-        gradcheck_case("toy net: loss and gradients, reg = 0.1", params, X, y, 0.1,
-                       TOY_LOSS + 0.1 * 13),
-        gradcheck_case("random net, inputs (4, 2, 3), reg = 0.3: numerical gradients",
-                       rand, Xr, yr, 0.3),
-    ]
-
-
-def check_two_layer_init(cls):
-    """Check ``TwoLayerNet.__init__`` (params, shapes, scale, use of rng)."""
-    run_cases(None, two_layer_init_cases(), name="TwoLayerNet.__init__",
-              namespace={"TwoLayerNet": cls})
-
-
-def check_two_layer_loss(cls):
-    """Check ``TwoLayerNet.loss`` (scores, loss, gradients), with the library's layers."""
-    run_cases(None, two_layer_loss_cases(), name="TwoLayerNet.loss",
-              namespace={"TwoLayerNet": cls})
-
-
-# --------------------------------------------------------------------------
-# the chosen hyperparameters
-# --------------------------------------------------------------------------
-
-# Settings the notebook keeps fixed while it searches the others.
-TRAINING_DEFAULTS = {"weight_scale": 1e-2, "batch_size": 100, "lr_decay": 0.95}
-
-
-def _grader_split(data, rng):
-    from ..data import prepare_data
-
-    return prepare_data(data, 4000, 1000, rng, num_test=10)
-
-
-# How the grader judges the chosen hyperparameters: it trains a fresh network
-# (the course's reference implementation) with them on a fixed split of the
-# bundled data, with hidden_dim and num_epochs capped to keep it fast, and
-# requires this validation accuracy.
-RECIPE = Recipe(
-    name="two-layer net",
-    space={"hidden_dim": Param("int", low=1), "learning_rate": Param("float", low=0.0,
-                                                                      open_low=True),
-           "reg": Param("float", low=0.0), "num_epochs": Param("int", low=1)},
-    prepare=_grader_split, min_val_acc=0.75, caps={"hidden_dim": 64, "num_epochs": 8},
-    fixed=TRAINING_DEFAULTS, seed=2026)
-
-
-def train_two_layer(net_cls, settings, data) -> float:
-    """Best validation accuracy of ``net_cls`` trained with a recipe's settings."""
-    from ..adapters import library_building_blocks
-    from ..solver import Solver
-
-    D = int(np.prod(data["X_train"].shape[1:]))
-    with library_building_blocks(net_cls):
-        net = net_cls(D, int(settings["hidden_dim"]), 10, weight_scale=settings["weight_scale"],
-                      reg=float(settings["reg"]), rng=np.random.default_rng(0))
-        solver = Solver(net, data, rng=np.random.default_rng(1),
-                        optim_config={"learning_rate": float(settings["learning_rate"])},
-                        lr_decay=settings["lr_decay"], batch_size=settings["batch_size"],
-                        num_epochs=int(settings["num_epochs"]), progress=False).train()
-    return solver.best_val_acc
-
-
-def hyperparameter_cases():
-    """Visible case for ``chosen_hyperparameters()``: the format of the dict."""
-    return [RECIPE.format_case(label="the dict of chosen hyperparameters")]
-
-
-def check_hyperparameters(fn):
-    """Check that ``fn()`` returns a dict with hidden_dim, learning_rate, reg, num_epochs."""
-    run_cases(fn, hyperparameter_cases())
-
-
-# --------------------------------------------------------------------------
-# pictures
-# --------------------------------------------------------------------------
-
-def hidden_local_gradients(params, X, activation):
-    """Local derivative of the hidden non-linearity at every hidden unit.
-
-    Runs X through the first affine layer of a two-layer net with ``params``
-    (W1, b1) and returns d activation / d input for each of the (N, H)
-    hidden pre-activations, obtained as ``backward(ones, cache)`` of the
-    (forward, backward) pair ``activation``.  Values near 0 mean the unit
-    passes almost no gradient back (saturated or dead).
-    """
-    forward, backward = activation
-    a, _ = layers.affine_forward(X, params["W1"], params["b1"])
-    out, cache = forward(a)
-    return backward(np.ones_like(out), cache)

@@ -1,4 +1,12 @@
-"""Hidden cases and mutants of notebook 03_two_layer_net.  Instructor-only."""
+"""Hidden cases and mutants of notebook 03_two_layer_net.  Instructor-only.
+
+A grade never depends on luck.  The layer cases compare with the reference up to
+rtol = 1e-6, atol = 1e-8 (1e-12 for the sigmoid's tiny outputs): every output is a short
+sum of products of numbers below ~50, so two correct formulas differ by under 1e-12,
+for any draw.  Where a correct answer could still differ by chance (a ReLU input or an
+SVM margin within rounding of 0, the init check's statistics), the bound of that
+probability is written at the case; all are below 1e-9.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,7 @@ import numpy as np
 from assignments.adapters import model_loss, model_scores
 from assignments.cases import Case, resolve_refs
 from assignments.notebooks import two_layer_net as public
+from assignments.notebooks import two_layer_net_model as model
 
 from . import Mutant, Task
 
@@ -33,139 +42,122 @@ def _with_zeros(rng, shape, scale=2.0):
     return x
 
 
+def _expect(fn, label, args, output, **kw):
+    """A hidden case whose expected value is the reference ``fn`` on the same arguments."""
+    return Case(label, args, expected=fn(*args), output=output, **kw)
+
+
 # --------------------------------------------------------------------------
 # layers
 # --------------------------------------------------------------------------
 
+def _affine_shapes(rng, fixed):
+    """(label, x shape) pairs: random, one fixed, a single example, plain rows."""
+    return (("random shape", _shape(rng)), (f"inputs {fixed}", fixed),
+            ("a single example with extra dimensions", _shape(rng, n=1)),
+            ("plain rows (N, D)", (int(rng.integers(2, 6)), int(rng.integers(1, 8)))))
+
+
 def hidden_affine_forward(rng, solution):
-    fwd = solution["affine_forward"]
     cases = []
-    for label, shape in (("random shape", _shape(rng)), ("inputs (3, 2, 3, 4)", (3, 2, 3, 4)),
-                         ("a single example with extra dimensions", _shape(rng, n=1)),
-                         ("plain rows (N, D)", (int(rng.integers(2, 6)), int(rng.integers(1, 8))))):
-        D = int(np.prod(shape[1:]))
-        M = int(rng.integers(1, 6))
-        x, w, b = rng.normal(size=shape), rng.normal(size=(D, M)), rng.normal(size=M)
-        cases.append(Case(f"{label}: x {shape}, w {(D, M)}", (x, w, b), expected=fwd(x, w, b),
-                          output=public.AFFINE_OUTPUT))
+    for label, shape in _affine_shapes(rng, (3, 2, 3, 4)):
+        D, M = int(np.prod(shape[1:])), int(rng.integers(1, 6))
+        args = (rng.normal(size=shape), rng.normal(size=(D, M)), rng.normal(size=M))
+        cases.append(_expect(solution["affine_forward"], f"{label}: x {shape}, w {(D, M)}", args,
+                             public.AFFINE_OUTPUT))
     return cases
 
 
 def hidden_affine_backward(rng, solution):
-    bwd = solution["affine_backward"]
+    bwd, names = solution["affine_backward"], ("dx", "dw", "db")
     cases = []
-    for label, shape in (("random shape", _shape(rng)), ("inputs (2, 3, 1, 5)", (2, 3, 1, 5)),
-                         ("a single example", _shape(rng, n=1)),
-                         ("plain rows (N, D)", (int(rng.integers(2, 6)), int(rng.integers(1, 8))))):
-        D = int(np.prod(shape[1:]))
-        M = int(rng.integers(1, 6))
-        x, w, b = rng.normal(size=shape), rng.normal(size=(D, M)), rng.normal(size=M)
-        dout = rng.normal(size=(shape[0], M))
-        cases.append(Case(f"{label}: x {shape}, w {(D, M)}", (dout, (x, w, b)),
-                          expected=bwd(dout, (x, w, b)), output=("dx", "dw", "db")))
+    for label, shape in _affine_shapes(rng, (2, 3, 1, 5)):
+        D, M = int(np.prod(shape[1:])), int(rng.integers(1, 6))
+        cache = (rng.normal(size=shape), rng.normal(size=(D, M)), rng.normal(size=M))
+        cases.append(_expect(bwd, f"{label}: x {shape}, w {(D, M)}",
+                             (rng.normal(size=(shape[0], M)), cache), names))
     # N == M, so summing db over the wrong axis keeps the right shape
-    x, w, b = rng.normal(size=(3, 2, 2)), rng.normal(size=(4, 3)), rng.normal(size=3)
-    dout = rng.normal(size=(3, 3))
-    cases.append(Case("as many examples as outputs", (dout, (x, w, b)),
-                      expected=bwd(dout, (x, w, b)), output=("dx", "dw", "db")))
+    cache = (rng.normal(size=(3, 2, 2)), rng.normal(size=(4, 3)), rng.normal(size=3))
+    cases.append(_expect(bwd, "as many examples as outputs", (rng.normal(size=(3, 3)), cache),
+                         names))
     return cases
 
 
 def hidden_relu_forward(rng, solution):
-    fwd = solution["relu_forward"]
-    cases = []
-    for label, x in (("random shape with zeros", _with_zeros(rng, _shape(rng))),
-                     ("all inputs negative", -np.abs(rng.normal(size=_shape(rng))) - 0.1),
-                     ("a single example", rng.normal(size=_shape(rng, n=1))),
-                     ("large values", rng.normal(size=(4, 5)) * 1e3)):
-        cases.append(Case(f"{label}: x {x.shape}", (x,), expected=fwd(x),
-                          output=("out", "cache")))
-    return cases
+    return [_expect(solution["relu_forward"], f"{label}: x {x.shape}", (x,), ("out", "cache"))
+            for label, x in (("random shape with zeros", _with_zeros(rng, _shape(rng))),
+                             ("all inputs negative", -np.abs(rng.normal(size=_shape(rng))) - 0.1),
+                             ("a single example", rng.normal(size=_shape(rng, n=1))),
+                             ("large values", rng.normal(size=(4, 5)) * 1e3))]
 
 
 def hidden_relu_backward(rng, solution):
-    bwd = solution["relu_backward"]
-    cases = []
-    for label, x in (("random shape with exact zeros", _with_zeros(rng, _shape(rng))),
-                     ("all inputs negative", -np.abs(rng.normal(size=_shape(rng))) - 0.1),
-                     ("all inputs exactly 0", np.zeros(_shape(rng))),
-                     ("a single example", _with_zeros(rng, _shape(rng, n=1)))):
-        dout = rng.normal(size=x.shape)
-        cases.append(Case(f"{label}: x {x.shape}", (dout, x), expected=bwd(dout, x),
-                          output="dx"))
-    return cases
+    return [_expect(solution["relu_backward"], f"{label}: x {x.shape}",
+                    (rng.normal(size=x.shape), x), "dx")
+            for label, x in (("random shape with exact zeros", _with_zeros(rng, _shape(rng))),
+                             ("all inputs negative", -np.abs(rng.normal(size=_shape(rng))) - 0.1),
+                             ("all inputs exactly 0", np.zeros(_shape(rng))),
+                             ("a single example", _with_zeros(rng, _shape(rng, n=1))))]
 
 
 def hidden_sigmoid_forward(rng, solution):
-    fwd = solution["sigmoid_forward"]
-    cases = []
-    for label, x in (("random shape", rng.normal(size=_shape(rng)) * 3),
-                     ("large magnitudes", rng.normal(size=(3, 4)) * 500),
-                     ("a single example", rng.normal(size=_shape(rng, n=1))),
-                     ("extreme values", np.array([[-745.0, -710.0, 0.0, 710.0, 1e4]]))):
-        cases.append(Case(f"{label}: x {x.shape}", (x,), expected=fwd(x), atol=1e-12,
-                          output=("out", "cache")))
-    return cases
+    return [_expect(solution["sigmoid_forward"], f"{label}: x {x.shape}", (x,), ("out", "cache"),
+                    atol=1e-12)
+            for label, x in (("random shape", rng.normal(size=_shape(rng)) * 3),
+                             ("large magnitudes", rng.normal(size=(3, 4)) * 500),
+                             ("a single example", rng.normal(size=_shape(rng, n=1))),
+                             ("extreme values", np.array([[-745.0, -710.0, 0.0, 710.0, 1e4]])))]
 
 
 def hidden_sigmoid_backward(rng, solution):
     bwd = solution["sigmoid_backward"]
-    cases = []
-    for label, shape in (("random shape", _shape(rng)), ("a single example", _shape(rng, n=1)),
-                         ("plain rows", (5, 3))):
-        s = rng.uniform(0, 1, size=shape)
-        dout = rng.normal(size=shape)
-        cases.append(Case(f"{label}: {shape}", (dout, s), expected=bwd(dout, s), output="dx"))
-    s = np.array([0.0, 1.0, 0.5, 1e-9])
-    dout = np.array([2.0, -3.0, 4.0, 1.0])
-    cases.append(Case("saturated outputs 0 and 1", (dout, s), expected=bwd(dout, s),
-                      output="dx"))
+    cases = [_expect(bwd, f"{label}: {shape}", (rng.normal(size=shape),
+                                                rng.uniform(0, 1, size=shape)), "dx")
+             for label, shape in (("random shape", _shape(rng)),
+                                  ("a single example", _shape(rng, n=1)), ("plain rows", (5, 3)))]
+    cases.append(_expect(bwd, "saturated outputs 0 and 1", (np.array([2.0, -3.0, 4.0, 1.0]),
+                                                           np.array([0.0, 1.0, 0.5, 1e-9])), "dx"))
     return cases
 
 
 def hidden_softmax(rng, solution):
-    loss_fn = solution["softmax_loss"]
+    loss_fn, names = solution["softmax_loss"], ("loss", "dscores")
     cases = []
     for _ in range(2):
         n, c = int(rng.integers(2, 9)), int(rng.integers(2, 8))
         s = rng.normal(size=(n, c)) * float(rng.uniform(0.5, 5))
-        y = rng.integers(0, c, size=n)
-        cases.append(Case(f"{n} examples x {c} classes", (s, y), expected=loss_fn(s, y),
-                          output=("loss", "dscores")))
+        cases.append(_expect(loss_fn, f"{n} examples x {c} classes",
+                             (s, rng.integers(0, c, size=n)), names))
     s = rng.normal(size=(4, 6)) * 20 + rng.choice([-800.0, 900.0], size=(4, 1))
-    y = rng.integers(0, 6, size=4)
-    cases.append(Case("scores in the hundreds (overflow)", (s, y), expected=loss_fn(s, y),
-                      output=("loss", "dscores")))
-    s1 = rng.normal(size=(1, 5))
-    cases.append(Case("a single example", (s1, np.array([3])), expected=loss_fn(s1, np.array([3])),
-                      output=("loss", "dscores")))
-    s = np.array([[50.0, -50.0, 0.0], [1.0, 1.0, 1.0]])
-    y = np.array([1, 0])
-    cases.append(Case("a very confident wrong prediction", (s, y), expected=loss_fn(s, y),
-                      output=("loss", "dscores")))
+    cases.append(_expect(loss_fn, "scores in the hundreds (overflow)",
+                         (s, rng.integers(0, 6, size=4)), names))
+    cases.append(_expect(loss_fn, "a single example", (rng.normal(size=(1, 5)), np.array([3])),
+                         names))
+    cases.append(_expect(loss_fn, "a very confident wrong prediction",
+                         (np.array([[50.0, -50.0, 0.0], [1.0, 1.0, 1.0]]), np.array([1, 0])),
+                         names))
     return cases
 
 
 def hidden_svm(rng, solution):
-    loss_fn = solution["svm_loss"]
+    # A random margin s_j - s_y + 1 lies within 4e-15 of 0 (where two correct formulas could
+    # disagree on the hinge) with probability <= 2 * 4e-15 * 0.2 per margin (0.2 bounds the
+    # density of s_j - s_y + 1 at 0 for scores N(0, 2^2)); 2 cases of <= 8 x 7 margins:
+    # < 2e-13.  The integer-score case is exact (margins of 0 are exactly 0).
+    loss_fn, names = solution["svm_loss"], ("loss", "dscores")
     cases = []
     for _ in range(2):
         n, c = int(rng.integers(2, 9)), int(rng.integers(2, 8))
-        s = rng.normal(size=(n, c)) * 2
-        y = rng.integers(0, c, size=n)
-        cases.append(Case(f"{n} examples x {c} classes", (s, y), expected=loss_fn(s, y),
-                          output=("loss", "dscores")))
-    s = rng.integers(-2, 3, size=(6, 4)).astype(np.float64)
-    y = rng.integers(0, 4, size=6)
-    cases.append(Case("integer scores: some margins exactly 0", (s, y), expected=loss_fn(s, y),
-                      output=("loss", "dscores")))
-    s1 = rng.normal(size=(1, 4))
-    cases.append(Case("a single example", (s1, np.array([2])), expected=loss_fn(s1, np.array([2])),
-                      output=("loss", "dscores")))
-    s = np.array([[10.0, 0.0, 0.0], [0.0, 10.0, -5.0]])
-    y = np.array([0, 1])
-    cases.append(Case("every margin satisfied: zero loss", (s, y), expected=loss_fn(s, y),
-                      output=("loss", "dscores")))
+        cases.append(_expect(loss_fn, f"{n} examples x {c} classes",
+                             (rng.normal(size=(n, c)) * 2, rng.integers(0, c, size=n)), names))
+    cases.append(_expect(loss_fn, "integer scores: some margins exactly 0",
+                         (rng.integers(-2, 3, size=(6, 4)).astype(np.float64),
+                          rng.integers(0, 4, size=6)), names))
+    cases.append(_expect(loss_fn, "a single example", (rng.normal(size=(1, 4)), np.array([2])),
+                         names))
+    cases.append(_expect(loss_fn, "every margin satisfied: zero loss",
+                         (np.array([[10.0, 0.0, 0.0], [0.0, 10.0, -5.0]]), np.array([0, 1])),
+                         names))
     return cases
 
 
@@ -174,12 +166,15 @@ def hidden_svm(rng, solution):
 # --------------------------------------------------------------------------
 
 def hidden_init(rng, solution):
-    # every weight matrix has >= 1,000 entries: a correct draw fails with probability
-    # below 1e-16 (assignments.stat_checks.verify_gaussian computes and enforces the bound)
+    # The draw order of the weights is not part of the task, so their scale is judged
+    # statistically (verify_gaussian: std within 20 %, |mean| <= 0.35 std).  Its bound of the
+    # false-failure probability for a correct draw, per matrix (std_bound + mean_bound):
+    # W1 10,000 entries 2.4e-164, W2 1,000 entries 4.5e-17; W1 6,400 1.9e-105, W2 1,000
+    # 4.5e-17; W1 1,600 6.8e-27, W2 1,000 4.5e-17.  Total below 1.4e-16 per grading (< 1e-9).
     cases = []
     for d, h, c, ws in ((200, 50, 20, 0.1), (64, 100, 10, 1e-3), (40, 40, 25, 2.0)):
         seed = int(rng.integers(0, 2**31))
-        cases.append(public.init_case(d, h, c, ws, seed))
+        cases.append(model.init_case(d, h, c, ws, seed))
     return cases
 
 
@@ -189,22 +184,27 @@ def _random_params(rng, D, H, C, scale=1.0):
 
 
 def hidden_loss(rng, solution):
+    # The student's network runs with the reference layers (adapters), so its hidden
+    # inputs round as the reference's.  A network that computes X @ W1 itself could round
+    # a hidden input within 1e-14 of 0 to the other side of the ReLU: probability below
+    # 2 * 1e-14 * 0.4 per input (0.4 bounds the density of N(0, s^2) for s >= 1), times
+    # < 100 hidden inputs per grading: < 1e-12.
     cls = solution["TwoLayerNet"]
     cases = []
 
     def loss_case(label, params, X, y, reg, activation=None):
-        args, kwargs = public.net_args(params, reg, activation)
+        args, kwargs = model.net_args(params, reg, activation)
         kwargs = resolve_refs(kwargs)
         expected = model_loss(cls, args, kwargs, params, X, y)
-        cases.append(public.loss_case(label, params, X, y, reg, expected, activation))
+        cases.append(model.loss_case(label, params, X, y, reg, expected, activation))
 
     shape = _shape(rng, n=5)
     D = int(np.prod(shape[1:]))
     params = _random_params(rng, D, 6, 4)
     X = rng.normal(size=shape)
     y = rng.integers(0, 4, size=5)
-    args, kwargs = public.net_args(params)
-    cases.append(public.scores_case(f"scores (y=None), inputs {shape}", params, X,
+    args, kwargs = model.net_args(params)
+    cases.append(model.scores_case(f"scores (y=None), inputs {shape}", params, X,
                                     model_scores(cls, args, kwargs, params, X)))
     loss_case(f"inputs {shape}, reg = 0", params, X, y, 0.0)
     loss_case(f"inputs {shape}, reg = 0.05", params, X, y, 0.05)
@@ -226,8 +226,8 @@ def hidden_loss(rng, solution):
 # --------------------------------------------------------------------------
 
 def hidden_tuned(rng, solution):
-    train = functools.partial(public.train_two_layer, solution["TwoLayerNet"])
-    return [public.RECIPE.floor_case(train)]
+    train = functools.partial(model.train_two_layer, solution["TwoLayerNet"])
+    return [model.RECIPE.floor_case(train)]
 
 
 TASKS = [
@@ -247,9 +247,11 @@ TASKS = [
          own=("assignments.layers:softmax_loss",)),
     Task("svm_loss", "svm_loss", visible=public.svm_loss_cases, hidden=hidden_svm,
          own=("assignments.layers:svm_loss",)),
-    Task("two_layer_init", "TwoLayerNet", visible=public.two_layer_init_cases, hidden=hidden_init),
-    Task("two_layer_loss", "TwoLayerNet", visible=public.two_layer_loss_cases, hidden=hidden_loss),
-    Task("tuned_model", "chosen_hyperparameters", visible=public.hyperparameter_cases,
+    Task("two_layer_init", "TwoLayerNet", visible=model.two_layer_init_cases, hidden=hidden_init,
+         own=("assignments.models:FullyConnectedNet",)),
+    Task("two_layer_loss", "TwoLayerNet", visible=model.two_layer_loss_cases, hidden=hidden_loss,
+         own=("assignments.models:FullyConnectedNet",)),
+    Task("tuned_model", "chosen_hyperparameters", visible=model.hyperparameter_cases,
          hidden=hidden_tuned),
 ]
 
@@ -379,3 +381,26 @@ MUTANTS = [
 ]
 
 DEMO_BUG = "affine backward: dx not reshaped to the input shape"
+
+
+def _delegated(task, cell, anchor, call):
+    """The answer cell with a call of the library's reference put in front of its own code."""
+    return Mutant(f"{task}: delegated to assignments.layers.{task}", task, cell, anchor,
+                  f"    from assignments.layers import {task} as _reference\n"
+                  f"    return _reference({call})\n" + anchor)
+
+
+# Each layer answer replaced by the course's reference (issue 9: they scored 25/25).  Each must
+# be caught by its own cell once the grader's delegation detector lands; until then they
+# score full marks, so they stay out of MUTANTS (tests/test_two_layer_net.py runs them and
+# skips, saying so, while nothing catches them).
+DELEGATION_MUTANTS = [
+    _delegated("affine_forward", _AF, "    x_rows = x.reshape(x.shape[0], -1)\n", "x, w, b"),
+    _delegated("affine_backward", _AB, "    x, w, b = cache\n", "dout, cache"),
+    _delegated("relu_forward", _RF, "    out = np.maximum(x, 0)\n", "x"),
+    _delegated("relu_backward", _RB, "    x = cache\n", "dout, cache"),
+    _delegated("sigmoid_forward", _SF, "    z = np.exp(-np.abs(x))\n", "x"),
+    _delegated("sigmoid_backward", _SB, "    s = cache\n", "dout, cache"),
+    _delegated("softmax_loss", _SM, "    N = scores.shape[0]\n", "scores, y"),
+    _delegated("svm_loss", _SV, "    N = scores.shape[0]\n", "scores, y"),
+]
