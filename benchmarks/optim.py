@@ -30,10 +30,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 import tracemalloc
 
 import numpy as np
+
+from assignments.timing import best_of_interleaved
 
 from assignments import optim
 from autograder.notebooks import reference_namespace
@@ -61,16 +62,6 @@ def state_config(name, w, rng):
     if name == "adam":
         config["t"] = 5
     return config
-
-
-def best_of_interleaved(fns, repeat):
-    best = [float("inf")] * len(fns)
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            start = time.perf_counter()
-            fn()
-            best[i] = min(best[i], time.perf_counter() - start)
-    return best
 
 
 def temporaries(fn, n_outputs, nbytes) -> float:

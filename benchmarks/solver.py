@@ -24,24 +24,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import numpy as np
 
-
-def best_of_interleaved(fns, repeat):
-    """Best time of each function, running them in turn ``repeat`` times.
-
-    Alternating keeps a burst of load from other processes from favouring
-    one side of the comparison.
-    """
-    best = [float("inf")] * len(fns)
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            start = time.perf_counter()
-            fn()
-            best[i] = min(best[i], time.perf_counter() - start)
-    return best
+from assignments.timing import best_of_interleaved
 
 
 def main(argv=None) -> int:
