@@ -590,7 +590,7 @@ RECIPE = Recipe(
            "num_layers": Param("int", low=1),
            "num_epochs": Param("int", low=1)},
     prepare=_grader_split, min_val_acc=0.75,
-    caps={"hidden_dim": 64, "num_layers": 4, "num_epochs": 5},
+    caps={"hidden_dim": 64, "num_layers": 4, "num_epochs": 8},
     fixed=TRAINING_DEFAULTS, seed=2026)
 
 

@@ -343,12 +343,12 @@ MUTANTS = [
            "self.activation = ACTIVATIONS[activation]",
            'self.activation = ACTIVATIONS["relu"]'),
     # chosen hyperparameters
-    Mutant("hyperparameters: learning rate 100x too large", "tuned_model", _HP,
-           '"learning_rate": 1e-3', '"learning_rate": 0.1'),
+    Mutant("hyperparameters: learning rate 100x too small", "tuned_model", _HP,
+           '"learning_rate": 2.5e-4', '"learning_rate": 2.5e-6'),
     Mutant("hyperparameters: regularization far too strong", "tuned_model", _HP,
-           '"reg": 1e-5', '"reg": 1.0'),
-    Mutant("hyperparameters: plain SGD with Adam's learning rate", "tuned_model", _HP,
-           '"update_rule": "adam"', '"update_rule": "sgd"'),
+           '"reg": 1e-4', '"reg": 1.0'),
+    Mutant("hyperparameters: plain SGD with RMSprop's learning rate", "tuned_model", _HP,
+           '"update_rule": "rmsprop"', '"update_rule": "sgd"'),
     Mutant("hyperparameters: hidden layers of 2 units", "tuned_model", _HP,
            '"hidden_dim": 512', '"hidden_dim": 2'),
 ]
