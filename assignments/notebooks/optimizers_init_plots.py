@@ -101,11 +101,20 @@ def _final_gap(surface, path, diverged):
     return np.inf if diverged else max(0.0, float(surface.f(path[-1])) - surface.f_min)
 
 
-def best_learning_rates(tables, rule_names, learning_rates):
-    """(surface, rule) -> the learning rate of the sweep that ended lowest."""
-    return {(k, rule): float(learning_rates[int(np.argmin(np.where(np.isfinite(row), row,
-                                                                     np.inf)))])
-            for k, table in tables.items() for rule, row in zip(rule_names, table)}
+def best_learning_rates(tables, rule_names, learning_rates, good=None):
+    """(surface, rule) -> a learning rate from the sweep of ``lr_sweep``.
+
+    With ``good``: the smallest learning rate that ended within ``good`` of the
+    minimum (the most careful one that works, whose path is easiest to
+    follow), else the one that ended lowest.  Without: the one that ended lowest.
+    """
+    out = {}
+    for k, table in tables.items():
+        for rule, row in zip(rule_names, table):
+            ok = np.nonzero(row < good)[0] if good is not None else []
+            finite = np.where(np.isfinite(row), row, np.inf)
+            out[(k, rule)] = float(learning_rates[int(ok[0]) if len(ok) else int(np.argmin(finite))])
+    return out
 
 
 def plot_trajectories(rules, surfaces, steps, learning_rates, configs=None):
