@@ -221,8 +221,8 @@ def test_max_norm_projects_long_columns_and_leaves_short_ones():
 # --------------------------------------------------------------------------
 
 def test_gaussian_mixture_has_the_documented_shape_and_means():
-    X, y = lab.make_gaussian_mixture(4000, np.random.default_rng(6))
-    assert X.shape == (4000, 12) and set(np.unique(y)) == {0, 1}
+    X, y = lab.make_gaussian_mixture(4000, 12, np.random.default_rng(6))
+    assert X.shape == (4000, 12) and np.sum(y == 0) == 2000
     gap = X[y == 1].mean(axis=0) - X[y == 0].mean(axis=0)
     # 2,000 points per class: the difference of means has std 0.032 per dimension
     assert np.all(np.abs(gap - 1.0) < 0.2)
@@ -242,6 +242,7 @@ def test_weight_recorder_trains_the_wrapped_model_and_records_every_step():
     np.testing.assert_array_equal(paths[0], start)
     assert not np.array_equal(paths[0], paths[-1])
     assert rec.params is net.params
+    np.testing.assert_array_equal(rec.last["W1"].ravel()[[0, 5, 7]], paths[-1])
 
 
 def test_recalibrated_statistics_are_those_of_the_test_time_inputs():

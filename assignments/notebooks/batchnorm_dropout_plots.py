@@ -49,30 +49,39 @@ def skewed_features(num, rng, dim=8):
     return 5.0 * np.arange(dim) + (np.arange(dim) + 1.0) * (z + 0.5 * z * z)
 
 
-def make_gaussian_mixture(num_points, rng, dim=12, separation=1.0):
-    """Two Gaussian classes in ``dim`` dimensions (seed 002's data).
+def make_gaussian_mixture(num, dim, rng, separation=1.0):
+    """Two Gaussian classes in ``dim`` dimensions (seed 002's data: dim = 12).
 
     Both classes have the identity covariance; class 0 is centred at 0 and
-    class 1 at ``separation`` in every dimension.  Each point's class is a
-    fair coin.  Returns X (num_points, dim) and y (num_points,) in {0, 1}.
+    class 1 at ``separation`` in every dimension.  num // 2 points belong to
+    class 0, the rest to class 1, shuffled.  Returns X (num, dim) and
+    y (num,) in {0, 1}.  (The same draws as notebook 4's
+    ``assignments.data.make_gaussian_mixture`` with the default covariance:
+    one home for it once both are merged.)
     """
-    y = rng.integers(0, 2, size=num_points)
-    X = rng.standard_normal((num_points, dim)) + separation * y[:, None]
-    return X, y
+    y = np.repeat([0, 1], [num // 2, num - num // 2])
+    X = rng.standard_normal((num, dim)) + separation * y[:, None]
+    order = rng.permutation(num)
+    return X[order], y[order]
 
 
 class WeightRecorder:
     """A model that behaves exactly like ``model`` and records some of its weights.
 
     At every train-mode loss computation (one per Solver step, before the
-    update) it appends ``params[name].ravel()[indices]`` to ``history[name]``.
-    ``params`` and ``state`` are the wrapped model's, so the Solver trains it.
+    update) it appends ``params[name].ravel()[indices]`` to ``history[name]``
+    and keeps a reference to the parameters of that moment in ``last``
+    (updates make new arrays, so nothing is copied): after training, ``last``
+    holds the weights of the final step, while the Solver puts the best
+    epoch's weights back into the model.  ``params`` and ``state`` are the
+    wrapped model's, so the Solver trains it.
     """
 
     def __init__(self, model, picks: dict):
         self.model = model
         self.picks = {name: np.asarray(ix) for name, ix in picks.items()}
         self.history = {name: [] for name in picks}
+        self.last = dict(model.params)
 
     @property
     def params(self):
@@ -92,6 +101,7 @@ class WeightRecorder:
 
     def loss(self, X, y=None, mode=None, rng=None):
         if y is not None and mode in (None, "train"):
+            self.last = dict(self.model.params)
             for name, ix in self.picks.items():
                 self.history[name].append(self.model.params[name].ravel()[ix].copy())
         return call_loss(self.model, X, y, mode=mode, rng=rng)
