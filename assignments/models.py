@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers import ACTIVATIONS, affine_backward, affine_forward, softmax_loss
-from .normalization import (batchnorm_backward_alt, batchnorm_forward, dropout_backward,
-                            dropout_forward, layernorm_backward, layernorm_forward)
+from .layers import affine_backward, affine_forward, softmax_loss
+from .normalization import (NORMALIZATIONS, activation_pair, hidden_block_backward,
+                            hidden_block_forward)
 from .weight_init import init_weights
 
-__all__ = ["FullyConnectedNet", "NORMALIZATIONS", "resolve_mode", "activation_pair"]
+__all__ = ["FullyConnectedNet", "NORMALIZATIONS", "resolve_mode", "activation_pair",
+           "layer_entries", "BLOCK_PARAMS", "BLOCK_STATE"]
 
-NORMALIZATIONS = (None, "batchnorm", "layernorm")
+# the names hidden_block_forward gives layer i's parameters and state ("W" is "W{i}" here)
+BLOCK_PARAMS = ("W", "b", "gamma", "beta")
+BLOCK_STATE = ("running_mean", "running_var")
+
+
+def layer_entries(arrays, i, names):
+    """{name: arrays[f"{name}{i}"]} for the names layer i has (e.g. W3 -> W)."""
+    return {name: arrays[f"{name}{i}"] for name in names if f"{name}{i}" in arrays}
 
 
 def resolve_mode(y, mode):
@@ -25,17 +33,6 @@ def resolve_mode(y, mode):
     if mode not in ("train", "test"):
         raise ValueError(f"mode must be 'train' or 'test', got {mode!r}")
     return mode
-
-
-def activation_pair(activation):
-    """(forward, backward) of an activation given by name (see layers.ACTIVATIONS) or as a pair."""
-    if isinstance(activation, str):
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {activation!r}; choose from "
-                             f"{sorted(ACTIVATIONS)}")
-        return ACTIVATIONS[activation]
-    forward, backward = activation
-    return forward, backward
 
 
 class FullyConnectedNet:
@@ -99,25 +96,15 @@ class FullyConnectedNet:
         and batch norm's running averages are replaced by the updated ones.
         """
         mode = resolve_mode(y, mode)
-        act_forward, act_backward = self.activation
         h = X.astype(self.dtype, copy=False)
         caches, next_state = [], dict(self.state)
         for i in range(1, self.num_layers):
-            h, affine_cache = affine_forward(h, self.params[f"W{i}"], self.params[f"b{i}"])
-            norm_cache = None
-            if self.normalization == "batchnorm":
-                h, norm_cache, (mean, var) = batchnorm_forward(
-                    h, self.params[f"gamma{i}"], self.params[f"beta{i}"],
-                    self.state[f"running_mean{i}"], self.state[f"running_var{i}"], mode)
-                next_state[f"running_mean{i}"], next_state[f"running_var{i}"] = mean, var
-            elif self.normalization == "layernorm":
-                h, norm_cache = layernorm_forward(h, self.params[f"gamma{i}"],
-                                                  self.params[f"beta{i}"])
-            h, act_cache = act_forward(h)
-            drop_cache = None
-            if self.keep_prob < 1.0:
-                h, drop_cache = dropout_forward(h, self.keep_prob, mode, rng)
-            caches.append((affine_cache, norm_cache, act_cache, drop_cache))
+            h, cache, block_state = hidden_block_forward(
+                h, layer_entries(self.params, i, BLOCK_PARAMS),
+                layer_entries(self.state, i, BLOCK_STATE), self.normalization, self.keep_prob,
+                mode, rng, self.activation)
+            caches.append(cache)
+            next_state.update({f"{k}{i}": v for k, v in block_state.items()})
         L = self.num_layers
         scores, last_cache = affine_forward(h, self.params[f"W{L}"], self.params[f"b{L}"])
         if mode == "train":
@@ -129,15 +116,8 @@ class FullyConnectedNet:
         grads = {}
         dh, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dscores, last_cache)
         for i in range(L - 1, 0, -1):
-            affine_cache, norm_cache, act_cache, drop_cache = caches[i - 1]
-            if drop_cache is not None:
-                dh = dropout_backward(dh, drop_cache)
-            dh = act_backward(dh, act_cache)
-            if self.normalization == "batchnorm":
-                dh, grads[f"gamma{i}"], grads[f"beta{i}"] = batchnorm_backward_alt(dh, norm_cache)
-            elif self.normalization == "layernorm":
-                dh, grads[f"gamma{i}"], grads[f"beta{i}"] = layernorm_backward(dh, norm_cache)
-            dh, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(dh, affine_cache)
+            dh, block_grads = hidden_block_backward(dh, caches[i - 1])
+            grads.update({f"{k}{i}": v for k, v in block_grads.items()})
         for i in range(1, L + 1):
             W = self.params[f"W{i}"]
             loss += self.reg * float(np.sum(W * W))
