@@ -58,13 +58,15 @@ def _forward(params, X, mode="test", rng=None, feature_drop=None, keep_prob=1.0,
 
 def _backward(dscores, caches, feature_drop=None):
     """(dX, grads) from the caches of ``_forward``."""
-    conv_cache, relu1_cache, pool_cache, drop_cache, affine2_cache, relu2_cache, affine3_cache = caches
+    (conv_cache, relu1_cache, pool_cache, drop_cache, affine2_cache, relu2_cache,
+     affine3_cache) = caches
     grads = {}
     dh2, grads["W3"], grads["b3"] = affine_backward(dscores, affine3_cache)
     da2 = relu_backward(dh2, relu2_cache)
     dp1, grads["W2"], grads["b2"] = affine_backward(da2, affine2_cache)
     if drop_cache is not None:
-        dp1 = (dropblock_backward if feature_drop == "dropblock" else dropout_backward)(dp1, drop_cache)
+        drop_backward = dropblock_backward if feature_drop == "dropblock" else dropout_backward
+        dp1 = drop_backward(dp1, drop_cache)
     dh1 = max_pool_backward_fast(dp1, pool_cache)
     da1 = relu_backward(dh1, relu1_cache)
     dX, grads["W1"], grads["b1"] = conv_backward_fast(da1, conv_cache)

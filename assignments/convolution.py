@@ -261,18 +261,20 @@ def col2im(cols, x_shape, field_height, field_width, stride=1, pad=0):
     Inputs: cols (C * fh * fw, N * H' * W'), x_shape = (N, C, H, W).
     Returns dx of shape x_shape.  A pixel covered by k windows receives the
     sum of its k entries.  One whole-array addition per filter offset
-    (p, q): the loop runs fh * fw times, never over output positions.
+    (p, q): the loop runs fh * fw times, never over output positions.  The
+    sums are built channel-first, in the order of cols, and the result is a
+    transposed view of them.
     """
     N, C, H, W = x_shape
     H_out = conv_output_size(H, field_height, stride, pad, "height")
     W_out = conv_output_size(W, field_width, stride, pad, "width")
     cols6 = cols.reshape(C, field_height, field_width, N, H_out, W_out)
-    dx_pad = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=cols.dtype)
-    for p in range(field_height):
+    dx_pad = np.zeros((C, N, H + 2 * pad, W + 2 * pad), dtype=cols.dtype)   # channels first,
+    for p in range(field_height):                                          # like cols6
         for q in range(field_width):
             dx_pad[:, :, p:p + stride * H_out:stride, q:q + stride * W_out:stride] += (
-                cols6[:, p, q].transpose(1, 0, 2, 3))
-    return dx_pad[:, :, pad:pad + H, pad:pad + W]
+                cols6[:, p, q])
+    return dx_pad[:, :, pad:pad + H, pad:pad + W].transpose(1, 0, 2, 3)
 
 
 # --------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-__all__ = ["best_time", "timing_table"]
+__all__ = ["best_time", "best_of_interleaved", "timing_table"]
 
 
 def best_time(fn, *args, repeat=3, **kwargs):
@@ -18,6 +18,21 @@ def best_time(fn, *args, repeat=3, **kwargs):
         result = fn(*args, **kwargs)
         best = min(best, time.perf_counter() - start)
     return best, result
+
+
+def best_of_interleaved(fns, repeat=5):
+    """Best wall-clock time of each function, calling them in turn ``repeat`` times.
+
+    Alternating the contenders keeps a burst of load from other processes
+    from favouring one side of a comparison.  Returns a list of seconds.
+    """
+    best = [float("inf")] * len(fns)
+    for _ in range(max(1, repeat)):
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - start)
+    return best
 
 
 def timing_table(times: dict) -> str:

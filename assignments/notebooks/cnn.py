@@ -493,7 +493,8 @@ def conv_backward_fast_cases(target="conv_backward_fast"):
         dout = rng.normal(size=out.shape)
         cases.append(fast_case(target, label, (dout, cache),
                                conv.conv_backward_naive(dout, cache), ("dx", "dw", "db")))
-    c32 = tuple(a.astype(np.float32) for a in _conv_cache(rng, (2, 2, 4, 4), (3, 2, 3, 3), 1, 1)[:3])
+    c32 = tuple(a.astype(np.float32)
+                for a in _conv_cache(rng, (2, 2, 4, 4), (3, 2, 3, 3), 1, 1)[:3])
     d32 = rng.normal(size=(2, 3, 4, 4)).astype(np.float32)
     cases.append(float32_case(target, "float32 inputs give float32 gradients",
                                (d32, c32 + (1, 1)), ("dx", "dw", "db")))
@@ -546,28 +547,29 @@ def max_pool_backward_fast_cases(target="max_pool_backward_fast"):
     return cases
 
 
+def _check_fast(fn, cases):
+    """Run a fast layer's cases (they name the function, so it travels as a student ref)."""
+    run_cases(None, cases(fn.__name__), name=fn.__name__, namespace={fn.__name__: fn})
+
+
 def check_conv_forward_fast(fn):
     """Check ``conv_forward_fast`` against the naive layer (with the library's im2col)."""
-    run_cases(None, conv_forward_fast_cases(fn.__name__), name=fn.__name__,
-              namespace={fn.__name__: fn})
+    _check_fast(fn, conv_forward_fast_cases)
 
 
 def check_conv_backward_fast(fn):
     """Check ``conv_backward_fast`` against the naive layer (with the library's im2col, col2im)."""
-    run_cases(None, conv_backward_fast_cases(fn.__name__), name=fn.__name__,
-              namespace={fn.__name__: fn})
+    _check_fast(fn, conv_backward_fast_cases)
 
 
 def check_max_pool_forward_fast(fn):
     """Check ``max_pool_forward_fast`` against the naive layer."""
-    run_cases(None, max_pool_forward_fast_cases(fn.__name__), name=fn.__name__,
-              namespace={fn.__name__: fn})
+    _check_fast(fn, max_pool_forward_fast_cases)
 
 
 def check_max_pool_backward_fast(fn):
     """Check ``max_pool_backward_fast`` against the naive layer, ties included."""
-    run_cases(None, max_pool_backward_fast_cases(fn.__name__), name=fn.__name__,
-              namespace={fn.__name__: fn})
+    _check_fast(fn, max_pool_backward_fast_cases)
 
 
 # --------------------------------------------------------------------------

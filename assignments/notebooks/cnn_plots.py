@@ -119,7 +119,8 @@ def layer_table(input_shape, layers):
         if kind == "conv":
             _, F, size, stride, pad = layer
             C, H, W = shape
-            shape = (F, conv_output_size(H, size, stride, pad), conv_output_size(W, size, stride, pad))
+            shape = (F, conv_output_size(H, size, stride, pad),
+                     conv_output_size(W, size, stride, pad))
             params = F * (C * size * size + 1)
             name = f"conv{size}-{F}"
         elif kind == "pool":
