@@ -60,16 +60,17 @@ def _backward(dscores, caches, feature_drop=None):
     """(dX, grads) from the caches of ``_forward``."""
     (conv_cache, relu1_cache, pool_cache, drop_cache, affine2_cache, relu2_cache,
      affine3_cache) = caches
+    # one name for the flowing gradient, so each map is freed as soon as the next exists
     grads = {}
-    dh2, grads["W3"], grads["b3"] = affine_backward(dscores, affine3_cache)
-    da2 = relu_backward(dh2, relu2_cache)
-    dp1, grads["W2"], grads["b2"] = affine_backward(da2, affine2_cache)
+    d, grads["W3"], grads["b3"] = affine_backward(dscores, affine3_cache)
+    d = relu_backward(d, relu2_cache)
+    d, grads["W2"], grads["b2"] = affine_backward(d, affine2_cache)
     if drop_cache is not None:
         drop_backward = dropblock_backward if feature_drop == "dropblock" else dropout_backward
-        dp1 = drop_backward(dp1, drop_cache)
-    dh1 = max_pool_backward_fast(dp1, pool_cache)
-    da1 = relu_backward(dh1, relu1_cache)
-    dX, grads["W1"], grads["b1"] = conv_backward_fast(da1, conv_cache)
+        d = drop_backward(d, drop_cache)
+    d = max_pool_backward_fast(d, pool_cache)
+    d = relu_backward(d, relu1_cache)
+    dX, grads["W1"], grads["b1"] = conv_backward_fast(d, conv_cache)
     return dX, grads
 
 

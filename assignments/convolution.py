@@ -290,6 +290,7 @@ def conv_forward_fast(x, w, b, stride=1, pad=0):
     N, F = x.shape[0], w.shape[0]
     cols = im2col(x, w.shape[2], w.shape[3], stride, pad)     # (C*HH*WW, N*H'*W')
     out = w.reshape(F, -1) @ cols                              # (F, N*H'*W')
+    del cols                                                   # before the output's copy
     out += b.reshape(F, 1)
     out = out.reshape(F, N, H_out, W_out).transpose(1, 0, 2, 3)
     return np.ascontiguousarray(out), (x, w, b, stride, pad)
@@ -308,6 +309,7 @@ def conv_backward_fast(dout, cache):
     d = dout.transpose(1, 0, 2, 3).reshape(F, -1)              # (F, N*P)
     db = np.sum(dout, axis=(0, 2, 3))
     dw = (d @ cols.T).reshape(w.shape)
+    del cols                  # never hold two matrices of im2col's size at once
     dx = col2im(w.reshape(F, -1).T @ d, x.shape, HH, WW, stride, pad)
     return dx, dw, db
 
@@ -368,12 +370,14 @@ def max_pool_backward_fast(dout, cache):
         dwindows = dx.transpose(3, 5, 0, 1, 2, 4)              # a view: writes land in dx
     else:
         dwindows = np.zeros(windows.shape, dtype=dtype)
-    served = np.zeros(peak.shape, dtype=bool)
+    waiting = np.ones(peak.shape, dtype=bool)        # windows whose dout is still to place
+    hit = np.empty(peak.shape, dtype=bool)
     for p in range(pool_height):
         for q in range(pool_width):
-            hit = (windows[p, q] == peak) & ~served
-            dwindows[p, q] = hit * dout
-            served |= hit
+            np.equal(windows[p, q], peak, out=hit)
+            hit &= waiting
+            np.multiply(hit, dout, out=dwindows[p, q])
+            waiting ^= hit
     if tiles:
         return dx.reshape(N, C, H, W)
     return col2im(dwindows.reshape(pool_height * pool_width, -1), (N * C, 1, H, W), pool_height,

@@ -21,7 +21,10 @@ Rows (each a ratio of best-of-``repeat`` times, the two sides run in turn):
    skips it; a second row lets torch compute it too (the same work);
 5. the peak memory of one training step at batch 100 (tracemalloc, which
    sees numpy's allocations) against the sum of the layer outputs that the
-   backward pass needs.
+   backward pass needs, and against that plus what the backward pass must
+   hold at its peak: one im2col-sized matrix, two gradient maps of the
+   convolution's output, the parameters and their gradients.  A ratio near
+   1 means no accidental copy of an im2col matrix.
 
 The course itself never imports torch.  Numbers depend on the machine and on
 how busy its cores are; the header prints what was used.
@@ -187,11 +190,14 @@ def memory_rows(batch=100):
         net.loss(X, y)
         peak = tracemalloc.get_traced_memory()[1] - base
         tracemalloc.stop()
+        conv_map = batch * item * F * H * W                         # one gradient map
+        budget = activations + cols + 2 * conv_map + 2 * params
         mb = 1024 * 1024
-        print(f"peak memory of one step, {label}: {peak / mb:.1f} MB = "
-              f"{peak / activations:.2f}x the layer outputs kept for backward "
-              f"({activations / mb:.1f} MB); one im2col matrix {cols / mb:.1f} MB, "
-              f"parameters {params / mb:.1f} MB")
+        print(f"peak memory of one step, {label}: {peak / mb:.1f} MB = {peak / activations:.2f}x "
+              f"the layer outputs kept for backward ({activations / mb:.1f} MB); = "
+              f"{peak / budget:.2f}x those + one im2col-sized matrix ({cols / mb:.1f} MB) + two "
+              f"gradient maps of the conv output ({2 * conv_map / mb:.1f} MB) + parameters "
+              f"and gradients ({2 * params / mb:.1f} MB)")
 
 
 def main(argv=None) -> int:
