@@ -209,7 +209,6 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(args.threads)
     try:
-        from numpy.lib import _utils_impl  # noqa: F401
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"]
     except Exception:  # noqa: BLE001 - an older numpy: no machine-readable config
         blas = "?"
