@@ -1,7 +1,7 @@
 """How fast are notebook 6's numpy layers?  Every ratio measured side by side in one run.
 
     pip install -e '.[bench]'          # torch (CPU), only for this comparison
-    python benchmarks/conv.py [--repeat 5] [--threads 2]
+    python benchmarks/conv.py [--repeat 5] [--threads 2] [--clock wall|cpu]
 
 Rows (each a ratio of best-of-``repeat`` times, the two sides run in turn):
 
@@ -35,11 +35,18 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import time
 import tracemalloc
 
 import numpy as np
 
-from assignments.timing import best_of_interleaved
+from assignments.timing import best_of_interleaved as _best_of_interleaved
+
+CLOCK = {"clock": time.perf_counter}   # --clock cpu switches to time.process_time
+
+
+def best_of_interleaved(fns, repeat):
+    return _best_of_interleaved(fns, repeat, **CLOCK)
 
 
 def row(name, ours, theirs, target, higher_is_better=False):
@@ -204,7 +211,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="best of this many runs")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="wall-clock time, or this process's CPU time (with one thread "
+                        "everywhere: OPENBLAS_NUM_THREADS=1 and --threads 1)")
     args = parser.parse_args(argv)
+    if args.clock == "cpu":
+        CLOCK["clock"] = time.process_time
     import torch
 
     torch.set_num_threads(args.threads)
@@ -214,7 +226,8 @@ def main(argv=None) -> int:
         blas = "?"
     print(f"numpy {np.__version__} ({blas}), torch {torch.__version__}, {os.cpu_count()} CPUs, "
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, torch threads "
-          f"{torch.get_num_threads()}, {platform.machine()}; best of {args.repeat}")
+          f"{torch.get_num_threads()}, {platform.machine()}; best of {args.repeat}, {args.clock} "
+          f"time; load average {os.getloadavg()[0]:.1f}")
     print(f"{'':<52} {'ours ms':>10} {'other ms':>10} {'ratio':>10}   target")
     conv_rows(torch, args.repeat)
     naive_rows(args.repeat)
