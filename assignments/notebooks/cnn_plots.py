@@ -297,16 +297,21 @@ def plot_saliency(images, saliency, titles):
     return fig
 
 
-def plot_accuracy_curves(panels: dict, ylabel="validation accuracy"):
-    """One panel per key; each panel maps a run's name to its per-epoch accuracies."""
+def plot_accuracy_curves(panels: dict, ylabel="validation accuracy", updates_per_point=None):
+    """One panel per key; each panel maps a run's name to its per-epoch accuracies.
+
+    With ``updates_per_point`` (panel -> updates per epoch) the x axis counts
+    updates instead of epochs, so panels with different epoch sizes compare.
+    """
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.4), squeeze=False)
     for ax, (title, runs) in zip(axes[0], panels.items()):
+        step = (updates_per_point or {}).get(title, 1)
         for name, accs in runs.items():
-            ax.plot(range(len(accs)), accs, "o-", ms=3, label=name)
+            ax.plot(np.arange(len(accs)) * step, accs, "o-", ms=3, label=name)
         ax.set_title(title, fontsize=10)
-        ax.set_xlabel("epoch")
+        ax.set_xlabel("updates" if updates_per_point else "epoch")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
