@@ -63,7 +63,9 @@ def run_solutions(assignments=None, full=False, out=None) -> int:
         for path in source_notebooks(a, root):
             target = out / a
             target.mkdir(parents=True, exist_ok=True)
-            nb, seconds = execute_notebook(path, env=env, cwd=target)
+            # full mode trains on whole datasets: no time limit per cell
+            nb, seconds = execute_notebook(path, env=env, cwd=target,
+                                           timeout=None if full else 600)
             nbformat.write(nb, str(target / path.name))
             to_html(nb, target / (path.stem + ".html"))
             mode = "full" if full else "quick"
