@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cases import CheckFailed, describe_worst
+from .cases import CheckFailed, compare, describe_worst
 
 __all__ = [
     "eval_numerical_gradient",
@@ -279,3 +279,18 @@ def check_model_gradients(model, X, y, tol=1e-6, names=None, seed=0, verbose=Tru
     if verbose:
         print("relative errors: " + ", ".join(f"{k} {v:.1e}" for k, v in errors.items()))
     return errors
+
+
+def gradients_match(expected_loss=None, tol=1e-6):
+    """A ``Case.verify`` for a model's ``(loss, grads, numeric)`` (the output of
+    ``assignments.adapters.model_gradcheck`` and its kin): the loss, when
+    ``expected_loss`` is given, and every analytic gradient against its numerical one."""
+    def verify(out, case):
+        loss, grads, numeric = out
+        if expected_loss is not None:
+            compare(loss, expected_loss, "loss", rtol=1e-7, reveal=not case.hidden)
+        for name, num in numeric.items():
+            if name not in grads:
+                raise CheckFailed(f"grads has no entry {name!r}; its keys must match params")
+            assert_gradients_close(grads[name], num, f"grads[{name!r}]", tol)
+    return verify

@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from assignments.cases import (Case, CheckFailed, NotDefined, Ref, attempt_case, compare, judge,
+from assignments.cases import (Case, CheckFailed, NotDefined, Ref, compare,
                                library, resolve_refs, run_cases, student, value_of)
 from assignments.static import check_no_loops, loop_findings
 

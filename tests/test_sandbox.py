@@ -175,3 +175,21 @@ def test_a_link_into_an_allowed_root_does_not_reopen_the_hole(tmp_path):
     hole = root / "lib" / "site" / "autograder"
     paths = {Path(p) for p in isolation._without(root, [hole])}
     assert paths == {root / "lib" / "site" / "numpy"}
+
+
+def test_listing_a_folder_above_a_readable_path_is_not_reported():
+    """Entry-point scans and imports list every sys.path folder; site-packages is only
+    partly readable when the grader is installed in it (the generators are a hole)."""
+    from autograder.sandbox import events
+
+    r, w = os.pipe()
+    hook = events.make_hook(w, ("/venv/site/numpy/", "/job/"))
+    hook("os.listdir", ("/venv/site",))          # above a readable path: not reported
+    hook("open", ("/venv/site", "r", 0))
+    hook("os.listdir", ("/venv/site/autograder",))   # the hole itself: reported
+    hook("os.remove", ("/venv/site",))               # not a listing: reported
+    hook("os.listdir", ("/srv",))                    # unrelated folder: reported
+    os.close(w)
+    lines = events.parse_lines(os.read(r, 4096))
+    assert lines == [["os.listdir", "/venv/site/autograder"], ["os.remove", "/venv/site"],
+                     ["os.listdir", "/srv"]]

@@ -10,7 +10,7 @@ import threading
 import numpy as np
 import pytest
 
-from assignments.cases import Ref, library, student
+from assignments.cases import library, student
 from autograder.sandbox import wire
 from autograder.sandbox.wire import (MAX_MESSAGE, NotPlainData, WireError, pack, read_message, unpack,
                              write_message)

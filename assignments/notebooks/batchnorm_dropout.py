@@ -22,10 +22,9 @@ import numpy as np
 from .. import normalization as norm
 from ..adapters import library_building_blocks
 from ..cases import Case, CheckFailed, compare, library, run_cases, student
-from ..gradcheck import assert_gradients_close, eval_numerical_gradient_array
+from ..gradcheck import assert_gradients_close, eval_numerical_gradient_array, gradients_match
 from ..recipes import Param, Recipe
 from ..stat_checks import verify_fraction
-from .two_layer_net import gradients_match   # (loss, grads, numeric) -> every gradient checked
 
 __all__ = [
     "batchnorm_forward_cases", "batchnorm_backward_cases", "batchnorm_backward_alt_cases",

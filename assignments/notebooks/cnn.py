@@ -23,7 +23,7 @@ import numpy as np
 from .. import convolution as conv
 from ..adapters import library_building_blocks
 from ..cases import Case, CheckFailed, compare, library, run_cases, student
-from ..gradcheck import assert_gradients_close, eval_numerical_gradient_array
+from ..gradcheck import assert_gradients_close, eval_numerical_gradient_array, gradients_match
 from ..recipes import Param, Recipe
 from ..stat_checks import verify_gaussian
 
@@ -771,16 +771,6 @@ def convnet_init_cases():
     ]
 
 
-def _gradients_match(expected_loss=None, tol=1e-6):
-    def verify(out, case):
-        loss, grads, numeric = out
-        if expected_loss is not None:
-            compare(loss, expected_loss, "loss", rtol=1e-7)
-        for name, num in numeric.items():
-            if name not in grads:
-                raise CheckFailed(f"grads has no entry {name!r}; its keys must match params")
-            assert_gradients_close(grads[name], num, f"grads[{name!r}]", tol)
-    return verify
 
 
 def convnet_scores_case(label, params, X, expected):
@@ -791,7 +781,7 @@ def convnet_scores_case(label, params, X, expected):
 def convnet_gradcheck_case(label, params, X, y, reg, expected_loss=None):
     return Case(label, (NET, (), convnet_kwargs(params, X, reg), params, X, y),
                 call=library("assignments.adapters:model_gradcheck"),
-                verify=_gradients_match(expected_loss))
+                verify=gradients_match(expected_loss))
 
 
 def convnet_loss_case(label, params, X, y, reg, expected):

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import adapters
 from ..cases import Case, CheckFailed, compare, library, run_cases, student
-from ..gradcheck import assert_gradients_close
+from ..gradcheck import gradients_match
 from ..recipes import Param, Recipe
 
 __all__ = [
@@ -474,17 +474,6 @@ def check_fc_init(cls):
               namespace={"FullyConnectedNet": cls})
 
 
-def gradients_match(expected_loss=None, tol=1e-6):
-    """Verify (loss, grads, numeric) from ``net_gradcheck``: the loss and every gradient."""
-    def verify(out, case):
-        loss, grads, numeric = out
-        if expected_loss is not None:
-            compare(loss, expected_loss, "loss", rtol=1e-7, reveal=not case.hidden)
-        for name, num in numeric.items():
-            if name not in grads:
-                raise CheckFailed(f"grads has no entry {name!r}; its keys must match params")
-            assert_gradients_close(grads[name], num, f"grads[{name!r}]", tol)
-    return verify
 
 
 def scores_case(label, kwargs, params, X, expected):

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import layers
-from ..cases import Case, CheckFailed, compare, library, run_cases, student
-from ..gradcheck import assert_gradients_close
+from ..cases import Case, CheckFailed, library, run_cases, student
+from ..gradcheck import gradients_match
 from ..recipes import Param, Recipe
 from ..stat_checks import verify_gaussian
 
@@ -126,17 +126,6 @@ def two_layer_init_cases():
     return [init_case(64, 40, 25, 1e-2, 0), init_case(100, 100, 10, 0.5, 11)]
 
 
-def gradients_match(expected_loss, tol=1e-6):
-    """Verify (loss, grads, numeric) from ``model_gradcheck``: loss value and every gradient."""
-    def verify(out, case):
-        loss, grads, numeric = out
-        if expected_loss is not None:
-            compare(loss, expected_loss, "loss", rtol=1e-7)
-        for name, num in numeric.items():
-            if name not in grads:
-                raise CheckFailed(f"grads has no entry {name!r}; its keys must match params")
-            assert_gradients_close(grads[name], num, f"grads[{name!r}]", tol)
-    return verify
 
 
 def scores_case(label, params, X, expected, activation=None):

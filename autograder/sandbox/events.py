@@ -39,6 +39,9 @@ PATH_EVENTS = {
 BROKER_FLAGS = {"audit-closed": "audit-tampered", "forged-message": "forged-message",
                 "stray-processes": "subprocess", "disk-full": "disk-limit",
                 "memory-limit": "memory-error"}
+# path events that only read a directory's entries: not reported on the folders that
+# lead to a readable path (imports and entry-point scans list every sys.path folder)
+LISTING_EVENTS = frozenset({"open", "os.listdir", "os.scandir"})
 MAX_EVENTS = 200
 MAX_DETAIL = 200
 
@@ -57,19 +60,35 @@ def _path_of(args):
     return None
 
 
+def ancestors(prefixes) -> frozenset:
+    """Every folder above the given path prefixes (without their trailing separator)."""
+    out = set()
+    for prefix in prefixes:
+        path = os.path.dirname(prefix.rstrip(os.sep))
+        while path and path not in out:
+            out.add(path)
+            parent = os.path.dirname(path)
+            if parent == path:
+                break
+            path = parent
+    return frozenset(out)
+
+
 def make_hook(fd: int, allowed: tuple, own_code=frozenset()):
     """An audit hook writing ``event<TAB>detail`` lines to ``fd`` (write-only, unbuffered).
 
     ``allowed``: path prefixes ending in a separator (the job's folders, the
-    read-only installation) where file events are not worth reporting.
+    read-only installation) where file events are not worth reporting; listing
+    or opening a folder above them (``ancestors``) is not reported either.
     ``own_code``: code objects of the kernel's own tracer, whose
     ``sys.settrace`` calls are not the student's.
     """
     write, encode, getframe = os.write, str.encode, sys._getframe
     watched, paths, cap = frozenset(EVENT_FLAGS), frozenset(PATH_EVENTS), MAX_DETAIL
+    above, listing = ancestors(allowed), LISTING_EVENTS
 
     def hook(event, args, _w=write, _e=encode, _fd=fd, _ok=allowed, _own=own_code,
-             _frame=getframe):
+             _frame=getframe, _above=above, _listing=listing):
         if event in watched:
             if event in ("sys.settrace", "sys.setprofile") and _frame(1).f_code in _own:
                 return
@@ -77,6 +96,8 @@ def make_hook(fd: int, allowed: tuple, own_code=frozenset()):
         elif event in paths:
             path = _path_of(args)
             if path is None or (path + os.sep).startswith(_ok):
+                return
+            if event in _listing and path in _above:
                 return
             detail = path[:cap]
         else:
