@@ -11,7 +11,7 @@ so the student knows exactly what will be run; both import it from here.
         name="two-layer net",
         space={"hidden_dim": Param("int", low=1), "learning_rate": Param("float", low=0,
                open_low=True), ...},
-        prepare=lambda data, rng: prepare_data(data, 4000, 1000, rng),
+        prepare=grader_split(4000, 1000),
         caps={"hidden_dim": 64, "num_epochs": 8}, fixed={"batch_size": 100},
         min_val_acc=0.75, seed=2026)
     acc = RECIPE.validation_accuracy(hp, train)   # train(settings, data) -> val accuracy
@@ -29,7 +29,17 @@ import numpy as np
 
 from .cases import Case, CheckFailed
 
-__all__ = ["Param", "Recipe", "hyperparameter_problems"]
+__all__ = ["Param", "Recipe", "grader_split", "hyperparameter_problems"]
+
+
+def grader_split(num_train, num_val, num_test=10):
+    """A Recipe's ``prepare``: ``assignments.data.prepare_data`` with these sizes, a
+    fixed split of the bundled data small enough to train on while grading."""
+    def prepare(data, rng):
+        from .data import prepare_data
+
+        return prepare_data(data, num_train, num_val, rng, num_test=num_test)
+    return prepare
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ import numpy as np
 from .cases import CheckFailed
 
 __all__ = ["MAX_FALSE_FAILURE", "std_bound", "mean_bound", "binomial_bound", "verify_gaussian",
+           "verify_model_init",
            "verify_fraction"]
 
 MAX_FALSE_FAILURE = 1e-9
@@ -96,3 +97,38 @@ def verify_fraction(count: int, n: int, p: float, eps: float, what: str) -> floa
     if abs(count / n - p) >= eps:
         raise CheckFailed(f"{what}: {count} of {n} ({count / n:.3f}), expected about {p:.3g}")
     return bound
+
+
+def verify_model_init(out, shapes: dict, stds: dict, settings: dict) -> None:
+    """Judge a model's initial parameters from three constructions, the output of
+    ``assignments.adapters.model_init`` with seeds (s, s, s + 1): ``(first, again, other)``,
+    each ``(params, ...)``.
+
+    Every name of ``shapes`` must be a float array of that shape; the names of ``stds``
+    (the weights) must look like Gaussian draws of that std (``settings[name]`` says where
+    the std comes from, for the message), the same seed must give the same weights and
+    another seed others; every other name (a bias) must start at zero.
+    """
+    (first, _), (again, _), (other, _) = out
+    missing = sorted(set(shapes) - set(first))
+    if missing:
+        raise CheckFailed(f"params has no entr{'y' if len(missing) == 1 else 'ies'} "
+                          f"{missing}; it must hold {', '.join(shapes)}")
+    for name, shape in shapes.items():
+        p = first[name]
+        if not isinstance(p, np.ndarray) or not np.issubdtype(p.dtype, np.floating):
+            raise CheckFailed(f"params[{name!r}] must be a float array, got "
+                              f"{type(p).__name__} {getattr(p, 'dtype', '')}")
+        if p.shape != shape:
+            raise CheckFailed(f"params[{name!r}] must have shape {shape}, got {p.shape}")
+    for name in shapes:
+        if name not in stds and np.any(first[name] != 0):
+            raise CheckFailed(f"params[{name!r}] must start at zero")
+    for name, std in stds.items():
+        verify_gaussian(first[name], std, f"params[{name!r}]", settings[name])
+        if not np.array_equal(first[name], again[name]):
+            raise CheckFailed(f"two networks built with generators of the same seed have "
+                              f"different {name}: draw every random number from `rng`")
+        if np.array_equal(first[name], other[name]):
+            raise CheckFailed(f"networks built with different seeds have the same {name}: "
+                              "draw the weights from `rng`")

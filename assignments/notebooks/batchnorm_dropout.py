@@ -23,7 +23,7 @@ from .. import normalization as norm
 from ..adapters import library_building_blocks
 from ..cases import Case, CheckFailed, compare, library, run_cases, student
 from ..gradcheck import assert_gradients_close, eval_numerical_gradient_array, gradients_match
-from ..recipes import Param, Recipe
+from ..recipes import Param, Recipe, grader_split
 from ..stat_checks import verify_fraction
 
 __all__ = [
@@ -705,11 +705,6 @@ def check_net_loss(cls):
 TRAINING_DEFAULTS = {"num_hidden_layers": 2, "batch_size": 100, "lr_decay": 0.95}
 
 
-def _grader_split(data, rng):
-    from ..data import prepare_data
-
-    return prepare_data(data, 4000, 1000, rng, num_test=10)
-
 
 # How the grader judges the chosen hyperparameters: it trains the library's
 # FullyConnectedNet (Adam, He init, float32) with them on a fixed split of
@@ -723,7 +718,7 @@ RECIPE = Recipe(
            "keep_prob": Param("float", low=0.0, high=1.0, open_low=True),
            "normalization": Param("choice", choices=(None, "batchnorm", "layernorm")),
            "num_epochs": Param("int", low=1)},
-    prepare=_grader_split, min_val_acc=0.8, caps={"hidden_dim": 100, "num_epochs": 6},
+    prepare=grader_split(4000, 1000), min_val_acc=0.8, caps={"hidden_dim": 100, "num_epochs": 6},
     fixed=TRAINING_DEFAULTS, seed=2027)
 
 

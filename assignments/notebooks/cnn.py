@@ -24,8 +24,8 @@ from .. import convolution as conv
 from ..adapters import library_building_blocks
 from ..cases import Case, CheckFailed, compare, library, run_cases, student
 from ..gradcheck import assert_gradients_close, eval_numerical_gradient_array, gradients_match
-from ..recipes import Param, Recipe
-from ..stat_checks import verify_gaussian
+from ..recipes import Param, Recipe, grader_split
+from ..stat_checks import verify_model_init
 
 __all__ = [
     "with_library_layers", "loop_iterations", "error_raised", "loop_budget",
@@ -459,15 +459,20 @@ def check_col2im(fn):
 # fast layers: equal to the naive ones
 # --------------------------------------------------------------------------
 
+# (label, input shape, filter shape, stride, pad) on which the fast layers must equal the naive
+FAST_SETTINGS = (
+    ("2 images, 3 channels (6 x 5), 4 filters 3 x 3, stride 1, pad 1",
+     (2, 3, 6, 5), (4, 3, 3, 3), 1, 1),
+    ("1 image, 2 channels (7 x 9), 3 filters 3 x 5, stride 2, pad 1",
+     (1, 2, 7, 9), (3, 2, 3, 5), 2, 1),
+)
+
+
 def conv_forward_fast_cases(target="conv_forward_fast"):
     """Visible cases for ``conv_forward_fast``: equal to the naive layer; float32 stays."""
     rng = np.random.default_rng(66)
     cases = []
-    for label, shape, filters, stride, pad in (
-            ("2 images, 3 channels (6 x 5), 4 filters 3 x 3, stride 1, pad 1",
-             (2, 3, 6, 5), (4, 3, 3, 3), 1, 1),
-            ("1 image, 2 channels (7 x 9), 3 filters 3 x 5, stride 2, pad 1",
-             (1, 2, 7, 9), (3, 2, 3, 5), 2, 1)):
+    for label, shape, filters, stride, pad in FAST_SETTINGS:
         x, w, b, _, _ = _conv_cache(rng, shape, filters, stride, pad)
         out, _ = conv.conv_forward_naive(x, w, b, stride, pad)
         cases.append(fast_case(target, label, (x, w, b, stride, pad),
@@ -483,11 +488,7 @@ def conv_backward_fast_cases(target="conv_backward_fast"):
     """Visible cases for ``conv_backward_fast``: equal to the naive layer on the same caches."""
     rng = np.random.default_rng(67)
     cases = []
-    for label, shape, filters, stride, pad in (
-            ("2 images, 3 channels (6 x 5), 4 filters 3 x 3, stride 1, pad 1",
-             (2, 3, 6, 5), (4, 3, 3, 3), 1, 1),
-            ("1 image, 2 channels (7 x 9), 3 filters 3 x 5, stride 2, pad 1",
-             (1, 2, 7, 9), (3, 2, 3, 5), 2, 1)):
+    for label, shape, filters, stride, pad in FAST_SETTINGS:
         cache = _conv_cache(rng, shape, filters, stride, pad)
         out, _ = conv.conv_forward_naive(*cache)
         dout = rng.normal(size=out.shape)
@@ -731,30 +732,7 @@ def convnet_init_case(kwargs, seed, label=None):
                else f"weight_scale={scale:g}")
 
     def verify(out, case):
-        (first, _), (again, _), (other, _) = out
-        missing = sorted(set(shapes) - set(first))
-        if missing:
-            raise CheckFailed(f"params has no entr{'y' if len(missing) == 1 else 'ies'} "
-                              f"{missing}; it must hold W1, b1, W2, b2, W3, b3")
-        for name, shape in shapes.items():
-            p = first[name]
-            if not isinstance(p, np.ndarray) or not np.issubdtype(p.dtype, np.floating):
-                raise CheckFailed(f"params[{name!r}] must be a float array, got "
-                                  f"{type(p).__name__} {getattr(p, 'dtype', '')}")
-            if p.shape != shape:
-                raise CheckFailed(f"params[{name!r}] must have shape {shape}, got {p.shape}")
-        for name in ("b1", "b2", "b3"):
-            if np.any(first[name] != 0):
-                raise CheckFailed(f"params[{name!r}] must start at zero")
-        for name in ("W1", "W2", "W3"):
-            verify_gaussian(first[name], std[name], f"params[{name!r}]",
-                            setting.format(fan=fan_in[name]))
-            if not np.array_equal(first[name], again[name]):
-                raise CheckFailed(f"two networks built with generators of the same seed have "
-                                  f"different {name}: draw every random number from `rng`")
-            if np.array_equal(first[name], other[name]):
-                raise CheckFailed(f"networks built with different seeds have the same {name}: "
-                                  "draw the weights from `rng`")
+        verify_model_init(out, shapes, std, {k: setting.format(fan=n) for k, n in fan_in.items()})
 
     desc = ", ".join(f"{k}={v}" for k, v in kwargs.items() if k != "reg")
     return Case(label or f"ThreeLayerConvNet({desc})", (NET, (), kwargs, (seed, seed, seed + 1)),
@@ -856,11 +834,6 @@ def check_convnet_loss(cls):
 TRAINING_DEFAULTS = {"batch_size": 50, "lr_decay": 0.95}
 
 
-def _grader_split(data, rng):
-    from ..data import prepare_data
-
-    return prepare_data(data, 2000, 1000, rng, num_test=10)
-
 
 RECIPE = Recipe(
     name="convnet (He initialisation, Adam)",
@@ -868,7 +841,7 @@ RECIPE = Recipe(
            "hidden_dim": Param("int", low=1),
            "learning_rate": Param("float", low=0.0, open_low=True),
            "reg": Param("float", low=0.0), "num_epochs": Param("int", low=1)},
-    prepare=_grader_split, min_val_acc=0.72,
+    prepare=grader_split(2000, 1000), min_val_acc=0.72,
     caps={"num_filters": 8, "hidden_dim": 64, "num_epochs": 2},
     fixed=TRAINING_DEFAULTS, seed=2026)
 

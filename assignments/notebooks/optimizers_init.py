@@ -22,7 +22,7 @@ import numpy as np
 from .. import adapters
 from ..cases import Case, CheckFailed, compare, library, run_cases, student
 from ..gradcheck import gradients_match
-from ..recipes import Param, Recipe
+from ..recipes import Param, Recipe, grader_split
 
 __all__ = [
     "run_steps", "init_from_seed", "net_init", "net_scores", "net_loss", "net_gradcheck",
@@ -559,11 +559,6 @@ def check_fc_loss(cls):
 TRAINING_DEFAULTS = {"batch_size": 100, "lr_decay": 0.9}
 
 
-def _grader_split(data, rng):
-    from ..data import prepare_data
-
-    return prepare_data(data, 4000, 1000, rng, num_test=10)
-
 
 # How the grader judges the chosen hyperparameters: it trains the course's
 # reference FullyConnectedNet with them on a fixed split of the bundled data,
@@ -578,7 +573,7 @@ RECIPE = Recipe(
            "hidden_dim": Param("int", low=1),
            "num_layers": Param("int", low=1),
            "num_epochs": Param("int", low=1)},
-    prepare=_grader_split, min_val_acc=0.75,
+    prepare=grader_split(4000, 1000), min_val_acc=0.75,
     caps={"hidden_dim": 64, "num_layers": 4, "num_epochs": 8},
     fixed=TRAINING_DEFAULTS, seed=2026)
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import layers
-from ..cases import Case, CheckFailed, library, run_cases, student
+from ..cases import Case, library, run_cases, student
 from ..gradcheck import gradients_match
-from ..recipes import Param, Recipe
-from ..stat_checks import verify_gaussian
+from ..recipes import Param, Recipe, grader_split
+from ..stat_checks import verify_model_init
 
 __all__ = [
     "two_layer_init_cases", "two_layer_loss_cases", "hyperparameter_cases",
@@ -84,30 +84,9 @@ def init_case(input_dim, hidden_dim, num_classes, weight_scale, seed, label=None
                              "statistical check needs >= 1,000 to be seed-proof")
 
     def verify(out, case):
-        (first, _), (again, _), (other, _) = out
-        missing = sorted(set(shapes) - set(first))
-        if missing:
-            raise CheckFailed(f"params has no entr{'y' if len(missing) == 1 else 'ies'} "
-                              f"{missing}; it must hold W1, b1, W2, b2")
-        for name, shape in shapes.items():
-            p = first[name]
-            if not isinstance(p, np.ndarray) or not np.issubdtype(p.dtype, np.floating):
-                raise CheckFailed(f"params[{name!r}] must be a float array, got "
-                                  f"{type(p).__name__} {getattr(p, 'dtype', '')}")
-            if p.shape != shape:
-                raise CheckFailed(f"params[{name!r}] must have shape {shape}, got {p.shape}")
-        for name in ("b1", "b2"):
-            if np.any(first[name] != 0):
-                raise CheckFailed(f"params[{name!r}] must start at zero")
-        for name in ("W1", "W2"):
-            verify_gaussian(first[name], weight_scale, f"params[{name!r}]",
-                            f"weight_scale={weight_scale:g}")
-            if not np.array_equal(first[name], again[name]):
-                raise CheckFailed(f"two networks built with generators of the same seed have "
-                                  f"different {name}: draw every random number from `rng`")
-            if np.array_equal(first[name], other[name]):
-                raise CheckFailed(f"networks built with different seeds have the same {name}: "
-                                  "draw the weights from `rng`")
+        weights = {"W1": weight_scale, "W2": weight_scale}
+        verify_model_init(out, shapes, weights, dict.fromkeys(weights,
+                                                              f"weight_scale={weight_scale:g}"))
 
     return Case(label or f"TwoLayerNet({input_dim}, {hidden_dim}, {num_classes}, "
                          f"weight_scale={weight_scale:g})",
@@ -188,11 +167,6 @@ def check_two_layer_loss(cls):
 TRAINING_DEFAULTS = {"weight_scale": 1e-2, "batch_size": 100, "lr_decay": 0.95}
 
 
-def _grader_split(data, rng):
-    from ..data import prepare_data
-
-    return prepare_data(data, 4000, 1000, rng, num_test=10)
-
 
 # How the grader judges the chosen hyperparameters: it trains a fresh network
 # (the course's reference implementation) with them on a fixed split of the
@@ -203,7 +177,7 @@ RECIPE = Recipe(
     space={"hidden_dim": Param("int", low=1), "learning_rate": Param("float", low=0.0,
                                                                       open_low=True),
            "reg": Param("float", low=0.0), "num_epochs": Param("int", low=1)},
-    prepare=_grader_split, min_val_acc=0.75, caps={"hidden_dim": 64, "num_epochs": 8},
+    prepare=grader_split(4000, 1000), min_val_acc=0.75, caps={"hidden_dim": 64, "num_epochs": 8},
     fixed=TRAINING_DEFAULTS, seed=2026)
 
 
