@@ -10,6 +10,7 @@ from assignments.cases import CheckFailed, run_cases
 from assignments.gradcheck import assert_gradients_close, eval_numerical_gradient_array
 from assignments.models import FullyConnectedNet
 from assignments.notebooks import batchnorm_dropout as nb
+from assignments.notebooks import batchnorm_dropout_network as network
 from assignments.notebooks import batchnorm_dropout_plots as lab
 from assignments.solver import Solver
 
@@ -32,10 +33,10 @@ def test_every_visible_check_passes_with_the_library_layers():
     nb.check_layernorm_backward(norm.layernorm_backward)
     nb.check_dropout_forward(norm.dropout_forward)
     nb.check_dropout_backward(norm.dropout_backward)
-    nb.check_block_forward(norm.hidden_block_forward)
-    nb.check_block_backward(norm.hidden_block_backward)
-    nb.check_net_init(FullyConnectedNet)
-    nb.check_net_loss(FullyConnectedNet)
+    network.check_block_forward(norm.hidden_block_forward)
+    network.check_block_backward(norm.hidden_block_backward)
+    network.check_net_init(FullyConnectedNet)
+    network.check_net_loss(FullyConnectedNet)
 
 
 def test_batchnorm_returns_new_running_averages_and_keeps_float32():
@@ -107,7 +108,7 @@ def test_dropconnect_gradients_and_test_mode():
 
 def test_hidden_block_accepts_an_activation_pair_and_rejects_unknown_names():
     rng = np.random.default_rng(3)
-    x, params, state = nb.block_inputs(rng, (4, 3), 5, "layernorm")
+    x, params, state = network.block_inputs(rng, (4, 3), 5, "layernorm")
     pair = norm.activation_pair("tanh")
     a = norm.hidden_block_forward(x, params, state, "layernorm", 1.0, "train", None, "tanh")
     b = norm.hidden_block_forward(x, params, state, "layernorm", 1.0, "train", None, pair)
@@ -157,18 +158,18 @@ def test_init_check_reports_extra_entries():
             self.params["gamma9"] = np.ones(2)
 
     with pytest.raises(CheckFailed, match="should not have"):
-        nb.check_net_init(Extra)
+        network.check_net_init(Extra)
 
 
 def test_hyperparameter_format():
     good = {"hidden_dim": 64, "learning_rate": 1e-3, "reg": 0.0, "keep_prob": 1.0,
             "normalization": None, "num_epochs": 3}
-    nb.check_hyperparameters(lambda: good)
+    network.check_hyperparameters(lambda: good)
     for bad in ({**good, "keep_prob": 0.0}, {**good, "normalization": "batch"},
                 {k: v for k, v in good.items() if k != "reg"}):
         with pytest.raises(CheckFailed):
-            nb.check_hyperparameters(lambda bad=bad: bad)
-    assert "at most 100" in nb.RECIPE.describe()
+            network.check_hyperparameters(lambda bad=bad: bad)
+    assert "at most 100" in network.RECIPE.describe()
 
 
 # --------------------------------------------------------------------------
@@ -252,7 +253,7 @@ def test_recalibrated_statistics_are_those_of_the_test_time_inputs():
     X = rng.normal(size=(50, 4)) * 2 + 1
     state = lab.recalibrate_batchnorm(net, X, batch_size=7)
     assert set(state) == set(net.state)
-    inputs = lab.block_inputs(net, X, state=state)
+    inputs = lab.normalization_inputs(net, X, state=state)
     for i, a in enumerate(inputs, 1):
         np.testing.assert_allclose(state[f"running_mean{i}"], a.mean(axis=0), rtol=1e-10)
         np.testing.assert_allclose(state[f"running_var{i}"], a.var(axis=0), rtol=1e-10)
@@ -317,5 +318,5 @@ def test_every_plot_draws_and_prints(capsys):
 
 def test_visible_cases_run_through_run_cases_with_the_student_names():
     # the block checks resolve the student's function by name in the given namespace
-    run_cases(None, nb.block_forward_cases()[:1], name="hidden_block_forward",
+    run_cases(None, network.block_forward_cases()[:1], name="hidden_block_forward",
               namespace={"hidden_block_forward": norm.hidden_block_forward}, quiet=True)

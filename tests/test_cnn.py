@@ -8,7 +8,7 @@ from assignments.cases import CheckFailed
 from assignments.convnet import FrozenLayers, ThreeLayerConvNet, input_gradient
 from assignments.gradcheck import (assert_gradients_close, check_model_gradients,
                                    eval_numerical_gradient_array)
-from assignments.notebooks import cnn, cnn_plots
+from assignments.notebooks import cnn, cnn_model, cnn_plots
 from assignments.solver import Solver
 from assignments.stat_checks import verify_gaussian
 
@@ -282,5 +282,5 @@ def test_tables_of_sizes_and_parameters():
                                                                     "b": (32, 5, 1, 2)}))
     assert table["b"] == 32 and "does not tile" in table["a"]
     X, y = np.arange(12).reshape(12, 1), np.arange(12) % 4
-    Xs, ys = cnn.class_subset(X, y, [3, 1], per_class=2, rng=np.random.default_rng(0))
+    Xs, ys = cnn_model.class_subset(X, y, [3, 1], per_class=2, rng=np.random.default_rng(0))
     assert sorted(ys.tolist()) == [0, 0, 1, 1] and set(y[Xs[:, 0]]) == {1, 3}

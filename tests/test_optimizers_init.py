@@ -11,6 +11,7 @@ from assignments.cases import CheckFailed
 from assignments.data import make_gaussian_mixture
 from assignments.models import FullyConnectedNet
 from assignments.notebooks import optimizers_init as nb
+from assignments.notebooks import optimizers_init_network as network
 from assignments.notebooks import optimizers_init_plots as plots
 from assignments.weight_init import init_weights
 
@@ -208,8 +209,8 @@ def test_run_steps_reports_in_place_changes_and_dtype_changes():
 
 def test_visible_checks_pass_the_library_init_and_network(capsys):
     nb.check_init_weights(init_weights)
-    nb.check_fc_init(FullyConnectedNet)
-    nb.check_fc_loss(FullyConnectedNet)
+    network.check_fc_init(FullyConnectedNet)
+    network.check_fc_loss(FullyConnectedNet)
     out = capsys.readouterr().out
     assert "init_weights passed 6" in out and "__init__ passed 3" in out and "loss passed 5" in out
 
@@ -230,13 +231,13 @@ def test_init_check_explains_a_wrong_formula_and_a_wrong_draw_order():
 
 
 def test_recipe_describes_itself_and_refuses_bad_values():
-    assert "num_layers at most 4" in nb.RECIPE.describe()
+    assert "num_layers at most 4" in network.RECIPE.describe()
     good = {"update_rule": "adam", "learning_rate": 1e-3, "reg": 0.0, "init": "he",
             "hidden_dim": 10, "num_layers": 2, "num_epochs": 1}
-    nb.RECIPE.verify_format(good)
+    network.RECIPE.verify_format(good)
     with pytest.raises(CheckFailed, match="update_rule must be one of"):
-        nb.RECIPE.verify_format({**good, "update_rule": "lbfgs"})
-    assert nb.RECIPE.settings({**good, "hidden_dim": 500})["hidden_dim"] == 64
+        network.RECIPE.verify_format({**good, "update_rule": "lbfgs"})
+    assert network.RECIPE.settings({**good, "hidden_dim": 500})["hidden_dim"] == 64
 
 
 # --------------------------------------------------------------------------

@@ -5,10 +5,9 @@ The measurements work on any model that follows the model protocol and
 names its parameters as ``assignments.models.FullyConnectedNet`` does
 (``W1``, ``b1``, ``gamma1``, ``beta1``, ... and ``running_mean1``, ...).
 
-- ``make_gaussian_mixture``: seed 002's 12-dimensional two-Gaussian data.
 - ``WeightRecorder``: a model wrapper that records chosen weights at every step.
-- ``block_inputs`` / ``recalibrate_batchnorm``: what batch norm sees at test time,
-  and its running averages re-estimated without dropout (the variance shift).
+- ``normalization_inputs`` / ``recalibrate_batchnorm``: what batch norm sees at test
+  time, and its running averages re-estimated without dropout (the variance shift).
 - ``ensemble_accuracy``: dropout's masks averaged, against the test-mode pass.
 """
 
@@ -21,8 +20,9 @@ from ..models import BLOCK_PARAMS, BLOCK_STATE, layer_entries
 from ..normalization import hidden_block_forward
 from ..solver import call_loss
 
-__all__ = ["first_images", "skewed_features", "make_gaussian_mixture", "WeightRecorder", "near_zero_fraction", "block_inputs",
-           "recalibrate_batchnorm", "softmax", "accuracy_and_loss", "ensemble_accuracy", "feature_statistics",
+__all__ = ["first_images", "skewed_features", "WeightRecorder", "near_zero_fraction",
+           "normalization_inputs", "recalibrate_batchnorm", "softmax", "accuracy_and_loss",
+           "ensemble_accuracy", "feature_statistics",
            "plot_feature_statistics", "plot_backward_timing", "plot_scale_sweep",
            "trains_range", "plot_accuracy_bars", "plot_dropout_moments", "plot_variance_shift",
            "plot_ensemble", "plot_weight_paths", "plot_weight_histograms", "plot_reg_sweep"]
@@ -47,22 +47,6 @@ def skewed_features(num, rng, dim=8):
     """
     z = rng.standard_normal((num, dim))
     return 5.0 * np.arange(dim) + (np.arange(dim) + 1.0) * (z + 0.5 * z * z)
-
-
-def make_gaussian_mixture(num, dim, rng, separation=1.0):
-    """Two Gaussian classes in ``dim`` dimensions (seed 002's data: dim = 12).
-
-    Both classes have the identity covariance; class 0 is centred at 0 and
-    class 1 at ``separation`` in every dimension.  num // 2 points belong to
-    class 0, the rest to class 1, shuffled.  Returns X (num, dim) and
-    y (num,) in {0, 1}.  (The same draws as notebook 4's
-    ``assignments.data.make_gaussian_mixture`` with the default covariance:
-    one home for it once both are merged.)
-    """
-    y = np.repeat([0, 1], [num // 2, num - num // 2])
-    X = rng.standard_normal((num, dim)) + separation * y[:, None]
-    order = rng.permutation(num)
-    return X[order], y[order]
 
 
 class WeightRecorder:
@@ -122,7 +106,7 @@ def _num_layers(model) -> int:
     return sum(1 for k in model.params if k.startswith("W"))
 
 
-def block_inputs(model, X, mode="test", rng=None, state=None):
+def normalization_inputs(model, X, mode="test", rng=None, state=None):
     """The normalization layers' inputs: the affine output of every hidden block.
 
     Runs the model's hidden blocks (the library's ``hidden_block_forward``)

@@ -15,6 +15,7 @@ import numpy as np
 from assignments import normalization as norm
 from assignments.cases import Case, student
 from assignments.notebooks import batchnorm_dropout as public
+from assignments.notebooks import batchnorm_dropout_network as network
 
 from . import Mutant, Task
 
@@ -193,13 +194,13 @@ def hidden_block_forward(rng, solution):
     cases = []
     for norm_kind, keep, mode in _SETTINGS:
         shape = (int(rng.integers(2, 7)), 2, int(rng.integers(1, 4)))
-        x, params, state = public.block_inputs(rng, shape, int(rng.integers(2, 6)), norm_kind,
+        x, params, state = network.block_inputs(rng, shape, int(rng.integers(2, 6)), norm_kind,
                                                scale=2.0)
-        cases.append(public.block_forward_case(
+        cases.append(network.block_forward_case(
             f"x {shape}, {norm_kind}, keep_prob {keep}, {mode} mode", x, params, state,
             norm_kind, keep, mode, int(rng.integers(0, 2**31)), forward=fwd))
-    x, params, state = public.block_inputs(rng, (5, 4), 3, "batchnorm")
-    cases.append(public.block_forward_case("tanh activation, batch norm, dropout", x, params,
+    x, params, state = network.block_inputs(rng, (5, 4), 3, "batchnorm")
+    cases.append(network.block_forward_case("tanh activation, batch norm, dropout", x, params,
                                            state, "batchnorm", 0.7, "train",
                                            int(rng.integers(0, 2**31)), "tanh", forward=fwd))
     return cases
@@ -212,13 +213,13 @@ def hidden_block_backward(rng, solution):
         if mode == "test":
             continue
         shape = (int(rng.integers(2, 7)), 3)
-        x, params, state = public.block_inputs(rng, shape, int(rng.integers(2, 6)), norm_kind,
+        x, params, state = network.block_inputs(rng, shape, int(rng.integers(2, 6)), norm_kind,
                                                scale=2.0)
-        cases.append(public.block_backward_case(
+        cases.append(network.block_backward_case(
             f"x {shape}, {norm_kind}, keep_prob {keep}", x, params, state, norm_kind, keep,
             int(rng.integers(0, 2**31)), int(rng.integers(0, 2**31)), backward=bwd))
-    x, params, state = public.block_inputs(rng, (4, 2, 2), 3, "layernorm")
-    cases.append(public.block_backward_case("tanh activation, layer norm, dropout", x, params,
+    x, params, state = network.block_inputs(rng, (4, 2, 2), 3, "layernorm")
+    cases.append(network.block_backward_case("tanh activation, layer norm, dropout", x, params,
                                             state, "layernorm", 0.7, 5, 6, "tanh", backward=bwd))
     return cases
 
@@ -232,11 +233,11 @@ def hidden_net_init(rng, solution):
     cases = []
     for norm_kind in ("batchnorm", "layernorm"):
         dims = [int(d) for d in rng.integers(1, 6, size=int(rng.integers(1, 4)))]
-        kw = public.net_kwargs(int(rng.integers(2, 7)), int(rng.integers(2, 5)), norm_kind)
-        cases.append(public.init_case(f"hidden_dims {dims}, {norm_kind}", dims, kw,
+        kw = network.net_kwargs(int(rng.integers(2, 7)), int(rng.integers(2, 5)), norm_kind)
+        cases.append(network.init_case(f"hidden_dims {dims}, {norm_kind}", dims, kw,
                                       seeds=seeds(), reference=cls))
-    kw = {**public.net_kwargs(5, 2, "batchnorm", 0.5, 0.1, "gaussian", 0.3), "dtype": "float32"}
-    cases.append(public.init_case("float32, no hidden layer, batch norm (nothing to normalize)",
+    kw = {**network.net_kwargs(5, 2, "batchnorm", 0.5, 0.1, "gaussian", 0.3), "dtype": "float32"}
+    cases.append(network.init_case("float32, no hidden layer, batch norm (nothing to normalize)",
                                   [], kw, seeds=seeds(), reference=cls))
     return cases
 
@@ -249,32 +250,32 @@ def hidden_net_loss(rng, solution):
         dims = [int(d) for d in rng.integers(2, 6, size=int(rng.integers(1, 4)))]
         shape = (int(rng.integers(2, 7)), 2, int(rng.integers(1, 4)))
         C = int(rng.integers(2, 5))
-        kw = public.net_kwargs(int(np.prod(shape[1:])), C, norm_kind, keep, reg)
-        params, state = public.random_net(rng, dims, shape[1:], C, norm_kind)
+        kw = network.net_kwargs(int(np.prod(shape[1:])), C, norm_kind, keep, reg)
+        params, state = network.random_net(rng, dims, shape[1:], C, norm_kind)
         X, y = rng.normal(size=shape), rng.integers(0, C, size=shape[0])
         seed = int(rng.integers(0, 2**31))
         label = f"hidden_dims {dims}, {norm_kind}, keep_prob {keep}, reg {reg}"
-        cases.append(public.loss_case(f"{label}: loss, grads, state", dims, kw, params, state,
+        cases.append(network.loss_case(f"{label}: loss, grads, state", dims, kw, params, state,
                                       X, y, seed, reference=cls))
         if norm_kind == "batchnorm":   # running averages and dropout both differ in test mode
-            cases.append(public.scores_case(f"{label}: test-mode scores", dims, kw, params,
+            cases.append(network.scores_case(f"{label}: test-mode scores", dims, kw, params,
                                             state, X, "test", seed, reference=cls))
     # a batch of one with layer norm, and a network without hidden layers
-    kw = public.net_kwargs(6, 3, "layernorm", 0.5, 0.1)
-    params, state = public.random_net(rng, [4], (6,), 3, "layernorm")
-    cases.append(public.loss_case("a batch of one, layer norm, dropout", [4], kw, params, state,
+    kw = network.net_kwargs(6, 3, "layernorm", 0.5, 0.1)
+    params, state = network.random_net(rng, [4], (6,), 3, "layernorm")
+    cases.append(network.loss_case("a batch of one, layer norm, dropout", [4], kw, params, state,
                                   rng.normal(size=(1, 6)), np.array([2]),
                                   int(rng.integers(0, 2**31)), reference=cls))
-    kw = public.net_kwargs(5, 4, None, 1.0, 0.3)
-    params, state = public.random_net(rng, [], (5,), 4, None)
-    cases.append(public.loss_case("no hidden layer, reg 0.3", [], kw, params, state,
+    kw = network.net_kwargs(5, 4, None, 1.0, 0.3)
+    params, state = network.random_net(rng, [], (5,), 4, None)
+    cases.append(network.loss_case("no hidden layer, reg 0.3", [], kw, params, state,
                                   rng.normal(size=(3, 5)), rng.integers(0, 4, size=3), 0,
                                   reference=cls))
     return cases
 
 
 def hidden_tuned(rng, solution):
-    return [public.floor_case()]
+    return [network.floor_case()]
 
 
 _OWN = "assignments.normalization:"
@@ -295,15 +296,15 @@ TASKS = [
          hidden=hidden_dropout_forward, own=(_OWN + "dropout_forward",)),
     Task("dropout_backward", "dropout_backward", visible=public.dropout_backward_cases,
          hidden=hidden_dropout_backward, own=(_OWN + "dropout_backward",)),
-    Task("block_forward", "hidden_block_forward", visible=public.block_forward_cases,
+    Task("block_forward", "hidden_block_forward", visible=network.block_forward_cases,
          hidden=hidden_block_forward, own=(_OWN + "hidden_block_forward",)),
-    Task("block_backward", "hidden_block_backward", visible=public.block_backward_cases,
+    Task("block_backward", "hidden_block_backward", visible=network.block_backward_cases,
          hidden=hidden_block_backward, own=(_OWN + "hidden_block_backward",)),
-    Task("fc_net_init", "FullyConnectedNet", visible=public.net_init_cases,
+    Task("fc_net_init", "FullyConnectedNet", visible=network.net_init_cases,
          hidden=hidden_net_init, own=("assignments.models:FullyConnectedNet",)),
-    Task("fc_net_loss", "FullyConnectedNet", visible=public.net_loss_cases,
+    Task("fc_net_loss", "FullyConnectedNet", visible=network.net_loss_cases,
          hidden=hidden_net_loss, own=("assignments.models:FullyConnectedNet",)),
-    Task("tuned_model", "chosen_hyperparameters", visible=public.hyperparameter_cases,
+    Task("tuned_model", "chosen_hyperparameters", visible=network.hyperparameter_cases,
          hidden=hidden_tuned),
 ]
 

@@ -17,6 +17,7 @@ import numpy as np
 from assignments.adapters import model_loss, model_scores
 from assignments.cases import Case, resolve_refs
 from assignments.notebooks import cnn as public
+from assignments.notebooks import cnn_fast, cnn_model
 
 from . import Mutant, Task
 
@@ -373,7 +374,7 @@ def hidden_convnet_init(rng, solution):
             (rng, ((1, 8, 8), 40, 5, 25, 40, [None, 0.3][int(rng.integers(0, 2))]))):
         kwargs = {"input_dim": input_dim, "num_filters": F, "filter_size": fs,
                   "hidden_dim": hidden, "num_classes": classes, "weight_scale": scale}
-        cases.append(public.convnet_init_case(kwargs, int(draw.integers(0, 2**31))))
+        cases.append(cnn_model.convnet_init_case(kwargs, int(draw.integers(0, 2**31))))
     return cases
 
 
@@ -390,16 +391,16 @@ def hidden_convnet_loss(rng, solution):
     cases = []
 
     def loss_case(label, params, X, y, reg):
-        kwargs = resolve_refs(public.convnet_kwargs(params, X, reg))
+        kwargs = resolve_refs(cnn_model.convnet_kwargs(params, X, reg))
         expected = model_loss(cls, (), kwargs, params, X, y)
-        cases.append(public.convnet_loss_case(label, params, X, y, reg, expected))
+        cases.append(cnn_model.convnet_loss_case(label, params, X, y, reg, expected))
 
     p = _convnet_params(fixed, 2, 4, 6, 3, 3, 5, 4)
     X = fixed.normal(size=(3, 2, 4, 6))
     y = fixed.integers(0, 4, size=3)
-    cases.append(public.convnet_scores_case(
+    cases.append(cnn_model.convnet_scores_case(
         "scores (y=None), images (2, 4, 6)", p, X,
-        model_scores(cls, (), resolve_refs(public.convnet_kwargs(p, X)), p, X)))
+        model_scores(cls, (), resolve_refs(cnn_model.convnet_kwargs(p, X)), p, X)))
     loss_case("images (2, 4, 6), 3 x 3 filters, reg = 0", p, X, y, 0.0)
     loss_case("images (2, 4, 6), 3 x 3 filters, reg = 0.05", p, X, y, 0.05)
     p5 = _convnet_params(fixed, 1, 6, 6, 2, 5, 4, 3)
@@ -417,7 +418,7 @@ def hidden_convnet_loss(rng, solution):
 # --------------------------------------------------------------------------
 
 def hidden_tuned(rng, solution):
-    return [public.RECIPE.floor_case(public.train_convnet)]
+    return [cnn_model.RECIPE.floor_case(cnn_model.train_convnet)]
 
 
 def _own(*names):
@@ -440,35 +441,35 @@ TASKS = [
          vectorized=True, own=_own("im2col")),
     Task("col2im", "col2im", visible=public.col2im_cases, hidden=hidden_col2im,
          own=_own("col2im")),
-    Task("conv_forward_fast", "conv_forward_fast", visible=public.conv_forward_fast_cases,
+    Task("conv_forward_fast", "conv_forward_fast", visible=cnn_fast.conv_forward_fast_cases,
          hidden=hidden_conv_forward_fast, vectorized=True,
          own=_own("conv_forward_fast", "conv_forward_naive")),
-    Task("conv_backward_fast", "conv_backward_fast", visible=public.conv_backward_fast_cases,
+    Task("conv_backward_fast", "conv_backward_fast", visible=cnn_fast.conv_backward_fast_cases,
          hidden=hidden_conv_backward_fast, vectorized=True,
          own=_own("conv_backward_fast", "conv_backward_naive")),
     Task("max_pool_forward_fast", "max_pool_forward_fast",
-         visible=public.max_pool_forward_fast_cases, hidden=hidden_max_pool_forward_fast,
+         visible=cnn_fast.max_pool_forward_fast_cases, hidden=hidden_max_pool_forward_fast,
          own=_own("max_pool_forward_fast", "max_pool_forward_naive")),
     Task("max_pool_backward_fast", "max_pool_backward_fast",
-         visible=public.max_pool_backward_fast_cases, hidden=hidden_max_pool_backward_fast,
+         visible=cnn_fast.max_pool_backward_fast_cases, hidden=hidden_max_pool_backward_fast,
          own=_own("max_pool_backward_fast", "max_pool_backward_naive")),
     Task("spatial_batchnorm_forward", "spatial_batchnorm_forward",
-         visible=public.spatial_batchnorm_forward_cases, hidden=hidden_sbn_forward,
+         visible=cnn_fast.spatial_batchnorm_forward_cases, hidden=hidden_sbn_forward,
          own=_own("spatial_batchnorm_forward")),
     Task("spatial_batchnorm_backward", "spatial_batchnorm_backward",
-         visible=public.spatial_batchnorm_backward_cases, hidden=hidden_sbn_backward,
+         visible=cnn_fast.spatial_batchnorm_backward_cases, hidden=hidden_sbn_backward,
          own=_own("spatial_batchnorm_backward")),
     Task("spatial_groupnorm_forward", "spatial_groupnorm_forward",
-         visible=public.spatial_groupnorm_forward_cases, hidden=hidden_sgn_forward,
+         visible=cnn_fast.spatial_groupnorm_forward_cases, hidden=hidden_sgn_forward,
          own=_own("spatial_groupnorm_forward")),
     Task("spatial_groupnorm_backward", "spatial_groupnorm_backward",
-         visible=public.spatial_groupnorm_backward_cases, hidden=hidden_sgn_backward,
+         visible=cnn_fast.spatial_groupnorm_backward_cases, hidden=hidden_sgn_backward,
          own=_own("spatial_groupnorm_backward")),
-    Task("convnet_init", "ThreeLayerConvNet", visible=public.convnet_init_cases,
+    Task("convnet_init", "ThreeLayerConvNet", visible=cnn_model.convnet_init_cases,
          hidden=hidden_convnet_init, own=("assignments.convnet:ThreeLayerConvNet",)),
-    Task("convnet_loss", "ThreeLayerConvNet", visible=public.convnet_loss_cases,
+    Task("convnet_loss", "ThreeLayerConvNet", visible=cnn_model.convnet_loss_cases,
          hidden=hidden_convnet_loss, own=("assignments.convnet:ThreeLayerConvNet",)),
-    Task("tuned_model", "chosen_hyperparameters", visible=public.hyperparameter_cases,
+    Task("tuned_model", "chosen_hyperparameters", visible=cnn_model.hyperparameter_cases,
          hidden=hidden_tuned),
 ]
 

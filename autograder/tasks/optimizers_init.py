@@ -8,6 +8,7 @@ import numpy as np
 
 from assignments.cases import Case, library, student
 from assignments.notebooks import optimizers_init as public
+from assignments.notebooks import optimizers_init_network as network
 
 from . import Mutant, Task
 
@@ -161,17 +162,17 @@ def hidden_fc_init(rng, solution):
                                       (4, "he", None, "float64"),
                                       (3, "constant", float(rng.uniform(0.1, 1.0)), "float32")):
         dims = _dims(rng, depth, 3, 40)
-        kwargs = public.net_kwargs(dims, init=init, weight_scale=scale, dtype=dtype)
+        kwargs = network.net_kwargs(dims, init=init, weight_scale=scale, dtype=dtype)
         seed = int(rng.integers(0, 2**31))
-        expected = public._reference_params(kwargs, seed, cls)
-        cases.append(public.net_init_case(f"{depth} layer{'s' if depth > 1 else ''} {dims}, "
+        expected = network._reference_params(kwargs, seed, cls)
+        cases.append(network.net_init_case(f"{depth} layer{'s' if depth > 1 else ''} {dims}, "
                                           f"{init}{'' if scale is None else f' {scale:.3g}'}, "
                                           f"{dtype}", kwargs, seed, expected))
     return cases
 
 
 def _params(rng, dims, scale=1.0):
-    return public._random_params(rng, dims, scale)
+    return network._random_params(rng, dims, scale)
 
 
 def hidden_fc_loss(rng, solution):
@@ -183,28 +184,28 @@ def hidden_fc_loss(rng, solution):
         for reg in (0.0, float(rng.uniform(0.05, 0.3))):
             dims = _dims(rng, depth)
             activation = activations[(depth + (reg > 0)) % 4]
-            kwargs = public.net_kwargs(dims, activation=activation, reg=reg)
+            kwargs = network.net_kwargs(dims, activation=activation, reg=reg)
             params = _params(rng, dims)
             n = int(rng.integers(2, 6))
             X = rng.normal(size=(n, dims[0]))
             y = rng.integers(0, dims[-1], size=n)
-            cases.append(public.loss_case(
+            cases.append(network.loss_case(
                 f"{depth} layer{'s' if depth > 1 else ''} {dims}, {activation}, reg {reg:.3g}: "
                 "loss and grads", kwargs, params, X, y,
-                public.net_loss(cls, kwargs, params, X, y)))
+                network.net_loss(cls, kwargs, params, X, y)))
     for activation in ("relu", "tanh"):
         dims = _dims(rng, 3)
-        kwargs = public.net_kwargs(dims, activation=activation)
+        kwargs = network.net_kwargs(dims, activation=activation)
         params = _params(rng, dims)
         X = rng.normal(size=(4, 1, dims[0]))
-        cases.append(public.scores_case(f"scores (y None), 3 layers {dims}, {activation}, "
+        cases.append(network.scores_case(f"scores (y None), 3 layers {dims}, {activation}, "
                                         "inputs (4, 1, D)", kwargs, params, X,
-                                        public.net_scores(cls, kwargs, params, X)))
+                                        network.net_scores(cls, kwargs, params, X)))
     for activation in ("sigmoid", "tanh"):  # smooth: no kink for the numerical gradient
         dims = _dims(rng, 3, 3, 7)
-        kwargs = public.net_kwargs(dims, activation=activation, reg=0.1)
+        kwargs = network.net_kwargs(dims, activation=activation, reg=0.1)
         X = rng.normal(size=(3, dims[0]))
-        cases.append(public.gradcheck_case(
+        cases.append(network.gradcheck_case(
             f"3 layers {dims}, {activation}, reg 0.1: every gradient against the numerical "
             "gradient", kwargs, _params(rng, dims), X, rng.integers(0, dims[-1], size=3)))
     return cases
@@ -215,8 +216,8 @@ def hidden_fc_loss(rng, solution):
 # --------------------------------------------------------------------------
 
 def hidden_tuned(rng, solution):
-    train = functools.partial(public.train_fc_net, solution["FullyConnectedNet"])
-    return [public.RECIPE.floor_case(train)]
+    train = functools.partial(network.train_fc_net, solution["FullyConnectedNet"])
+    return [network.RECIPE.floor_case(train)]
 
 
 def _rule_task(rule):
@@ -228,11 +229,11 @@ TASKS = [_rule_task(rule) for rule in RULES] + [
     Task("init_weights", "init_weights", visible=public.init_weights_cases,
          hidden=hidden_init_weights, vectorized=True,
          own=("assignments.weight_init:init_weights",)),
-    Task("fc_init", "FullyConnectedNet", visible=public.fc_init_cases, hidden=hidden_fc_init,
+    Task("fc_init", "FullyConnectedNet", visible=network.fc_init_cases, hidden=hidden_fc_init,
          own=("assignments.models:FullyConnectedNet",)),
-    Task("fc_loss", "FullyConnectedNet", visible=public.fc_loss_cases, hidden=hidden_fc_loss,
+    Task("fc_loss", "FullyConnectedNet", visible=network.fc_loss_cases, hidden=hidden_fc_loss,
          own=("assignments.models:FullyConnectedNet",)),
-    Task("tuned_model", "chosen_hyperparameters", visible=public.hyperparameter_cases,
+    Task("tuned_model", "chosen_hyperparameters", visible=network.hyperparameter_cases,
          hidden=hidden_tuned),
 ]
 
