@@ -222,7 +222,9 @@ def test_max_norm_projects_long_columns_and_leaves_short_ones():
 # --------------------------------------------------------------------------
 
 def test_gaussian_mixture_has_the_documented_shape_and_means():
-    X, y = lab.make_gaussian_mixture(4000, 12, np.random.default_rng(6))
+    from assignments.data import make_gaussian_mixture
+
+    X, y = make_gaussian_mixture(4000, 12, np.random.default_rng(6))
     assert X.shape == (4000, 12) and np.sum(y == 0) == 2000
     gap = X[y == 1].mean(axis=0) - X[y == 0].mean(axis=0)
     # 2,000 points per class: the difference of means has std 0.032 per dimension

@@ -302,7 +302,6 @@ def check_net_loss(cls):
 TRAINING_DEFAULTS = {"num_hidden_layers": 2, "batch_size": 100, "lr_decay": 0.95}
 
 
-
 # How the grader judges the chosen hyperparameters: it trains the library's
 # FullyConnectedNet (Adam, He init, float32) with them on a fixed split of
 # the bundled data, width and epochs capped to keep it fast, and requires

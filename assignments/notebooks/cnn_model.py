@@ -73,8 +73,6 @@ def convnet_init_cases():
     ]
 
 
-
-
 def convnet_scores_case(label, params, X, expected):
     return Case(label, (NET, (), convnet_kwargs(params, X), params, X), expected=expected,
                 output="scores", call=library("assignments.adapters:model_scores"))
@@ -156,7 +154,6 @@ def check_convnet_loss(cls):
 
 # Settings the notebook keeps fixed (Adam, He initialisation, and these).
 TRAINING_DEFAULTS = {"batch_size": 50, "lr_decay": 0.95}
-
 
 
 RECIPE = Recipe(

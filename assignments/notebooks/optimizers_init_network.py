@@ -134,8 +134,6 @@ def check_fc_init(cls):
               namespace={"FullyConnectedNet": cls})
 
 
-
-
 def scores_case(label, kwargs, params, X, expected):
     return Case(label, (NET, kwargs, params, X), expected=expected, output="scores",
                 call=library("assignments.notebooks.optimizers_init_network:net_scores"))
@@ -217,7 +215,6 @@ def check_fc_loss(cls):
 
 # Settings the notebook keeps fixed while it searches the others.
 TRAINING_DEFAULTS = {"batch_size": 100, "lr_decay": 0.9}
-
 
 
 # How the grader judges the chosen hyperparameters: it trains the course's

@@ -105,8 +105,6 @@ def two_layer_init_cases():
     return [init_case(64, 40, 25, 1e-2, 0), init_case(100, 100, 10, 0.5, 11)]
 
 
-
-
 def scores_case(label, params, X, expected, activation=None):
     args, kwargs = net_args(params, 0.0, activation)
     return Case(label, (NET, args, kwargs, params, X), expected=expected, output="scores",
@@ -165,7 +163,6 @@ def check_two_layer_loss(cls):
 
 # Settings the notebook keeps fixed while it searches the others.
 TRAINING_DEFAULTS = {"weight_scale": 1e-2, "batch_size": 100, "lr_decay": 0.95}
-
 
 
 # How the grader judges the chosen hyperparameters: it trains a fresh network
