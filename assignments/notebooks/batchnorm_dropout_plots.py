@@ -19,6 +19,7 @@ from ..layers import affine_forward
 from ..models import BLOCK_PARAMS, BLOCK_STATE, layer_entries
 from ..normalization import hidden_block_forward
 from ..solver import call_loss
+from ..vis import legend_below
 
 __all__ = ["first_images", "skewed_features", "WeightRecorder", "near_zero_fraction",
            "normalization_inputs", "recalibrate_batchnorm", "softmax", "accuracy_and_loss",
@@ -286,13 +287,13 @@ def plot_scale_sweep(scales, results: dict, threshold):
     for ax in (ax_acc, ax_loss):
         ax.set_xscale("log")
         ax.set_xlabel("std of the initial weights")
-        ax.legend(fontsize=8)
     ax_acc.set_ylabel("accuracy")
     ax_acc.set_title("best accuracy during training")
     ax_loss.set_yscale("log")
     ax_loss.set_ylabel("mean loss of the last epoch")
-    ax_loss.set_title("final training loss")
+    ax_loss.set_title("final training loss (missing: infinite)")
     fig.tight_layout()
+    legend_below(fig, [ax_acc], ncol=4)
     return fig
 
 
