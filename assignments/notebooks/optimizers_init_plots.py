@@ -249,8 +249,8 @@ def plot_activation_grid(X, activations, inits, num_layers, hidden_dim, seed=0):
 
     ``inits`` maps a column title to (init scheme, weight_scale).  ReLU panels
     leave out the outputs that are exactly 0 (about half of them, a spike that
-    would flatten everything else) and show the positive ones; the printed
-    table gives the share at 0.  Prints per panel the standard deviation of
+    would flatten everything else) and show the positive ones up to the 99th
+    percentile; the printed table gives the share at 0.  Prints per panel the standard deviation of
     each layer's outputs and the share of saturated outputs (sigmoid below
     0.02 or above 0.98, |tanh| above 0.96, ReLU at 0).
     """
@@ -274,7 +274,9 @@ def plot_activation_grid(X, activations, inits, num_layers, hidden_dim, seed=0):
             bins = np.linspace(lo, hi, 31)
             cells = []
             for i, (o, v) in enumerate(zip(outs, shown)):
-                ax.hist(np.clip(v, lo, hi), bins=bins, histtype="step", lw=1.3,
+                # sigmoid and tanh are bounded; ReLU's panel ends at the 99th percentile, and
+                # the top 1 % is left out rather than piled into the last bin
+                ax.hist(v if relu else np.clip(v, lo, hi), bins=bins, histtype="step", lw=1.3,
                         color=plt.get_cmap("viridis")(i / max(1, num_layers - 1)),
                         label=f"layer {i + 1}", weights=np.full(v.size, 1.0 / o.size))
                 cells.append(f"{float(np.std(o)):>9.2g} / {100 * _saturation(activation, o):3.0f}%")
@@ -282,6 +284,7 @@ def plot_activation_grid(X, activations, inits, num_layers, hidden_dim, seed=0):
                          fontsize=9)
             ax.set_yticks([])
             ax.tick_params(labelsize=7)
+            ax.locator_params(axis="x", nbins=4)
             print(f"{activation:<8} {title:<10} " + " ".join(f"{c:>16}" for c in cells))
     fig.suptitle(f"outputs of {num_layers} layers of {hidden_dim} units at initialization "
                  "(dark: first layer, light: last)")
