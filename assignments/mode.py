@@ -72,14 +72,16 @@ def show_mode(quick_seconds: float, full_minutes: float) -> None:
     """Print the mode this run uses, why, how long each mode takes and how to switch.
 
     ``quick_seconds`` and ``full_minutes`` are the notebook's running times
-    ("Run all") on a 2-core laptop-class CPU, measured with ``course solutions
-    ASSIGNMENT`` (quick) and ``course solutions --full ASSIGNMENT`` (full).
+    ("Run all") on a laptop-class CPU: the wall-clock seconds that
+    ``OPENBLAS_NUM_THREADS=1 course solutions [--full] ASSIGNMENT`` prints,
+    measured on the course's 2-core machine while other jobs shared it (load
+    4 to 9), so a laptop to itself is no slower.
     """
     quick, why = mode_reason()
     full_time, quick_time = _duration(60 * full_minutes), _duration(quick_seconds)
     print(f"This run is in {'QUICK' if quick else 'FULL'} mode ({why}).")
-    print(f"  full mode:  whole datasets, the numbers the text quotes; {full_time} "
-          f"on a 2-core laptop CPU")
+    print(f"  full mode:  the sizes the text discusses and quotes; {full_time} "
+          f"on a 2-core laptop-class CPU")
     print(f"  quick mode: small subsets and few epochs, as when graded; {quick_time}")
     if not quick:
         print("To run in quick mode: uncomment  %env COURSE_QUICK=1  at the top of this cell "
