@@ -73,9 +73,10 @@ def show_mode(quick_seconds: float, full_minutes: float) -> None:
 
     ``quick_seconds`` and ``full_minutes`` are the notebook's running times
     ("Run all") on a laptop-class CPU: the wall-clock seconds that
-    ``OPENBLAS_NUM_THREADS=1 course solutions [--full] ASSIGNMENT`` prints,
-    measured on the course's 2-core machine while other jobs shared it (load
-    4 to 9), so a laptop to itself is no slower.
+    ``OPENBLAS_NUM_THREADS=1 course solutions [--full] ASSIGNMENT`` prints on
+    the course's 2-core machine.  The quick times were measured with the
+    machine nearly idle; the full times while other jobs shared it (load 4 to
+    9), so a laptop to itself is no slower.
     """
     quick, why = mode_reason()
     full_time, quick_time = _duration(60 * full_minutes), _duration(quick_seconds)
