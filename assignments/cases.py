@@ -385,6 +385,8 @@ def run_cases(fn, cases, name=None, namespace=None, quiet=False) -> None:
     for case in cases:
         attempt = attempt_case(case, namespace, name, fn)
         if attempt.kind in ("raised",) and not isinstance(attempt.error, CheckFailed):
+            # the student's own exception and traceback, and which case raised it
+            attempt.error.add_note(f"(raised by {name}, case '{case.label}')")
             raise attempt.error
         verdict = judge(attempt, case)
         if not verdict.passed:

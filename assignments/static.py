@@ -135,7 +135,7 @@ def loop_findings(source: str, function_name: str, banned=BANNED_IN_VECTORIZED) 
 
 def no_loops_message(name: str, findings) -> str:
     """The one message of the rule, for the notebook and for the grader."""
-    return f"{name} must be fully vectorized; found " + "; ".join(findings)
+    return f"{name} must be fully vectorized; found " + "; ".join(dict.fromkeys(findings))
 
 
 def check_no_loops(fn, banned=BANNED_IN_VECTORIZED) -> None:

@@ -169,16 +169,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _take_course_dir(argv: list[str]) -> tuple[list[str], str | None]:
+    """``--course-dir DIR`` (or ``=DIR``) from anywhere before `nbtext`'s own arguments."""
+    out, found, i = [], None, 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "nbtext":
+            return out + argv[i:], found
+        if a == "--course-dir" and i + 1 < len(argv):
+            found, i = argv[i + 1], i + 2
+            continue
+        if a.startswith("--course-dir="):
+            found = a.split("=", 1)[1]
+        else:
+            out.append(a)
+        i += 1
+    return out, found
+
+
 def main(argv=None) -> int:
     parser = _parser()
-    args, rest = parser.parse_known_args(argv)
-    if rest and args.command != "nbtext":  # `course grade SUBS --course-dir X` works too
-        extra = argparse.ArgumentParser(add_help=False)
-        extra.add_argument("--course-dir", default=None)
-        known, unknown = extra.parse_known_args(rest)
-        if unknown:
-            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-        args.course_dir = known.course_dir or args.course_dir
+    argv, course_dir = _take_course_dir(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(argv)
+    args.course_dir = course_dir
     if args.course_dir:
         from .course import set_course_dir
 

@@ -173,3 +173,13 @@ def test_a_wrong_assignment_name_is_one_line_naming_the_valid_ones(command, caps
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0, err
     assert "unknown assignment 'nope'" in err and "01_knn" in err and "06_cnn" in err
+
+
+def test_the_course_dir_option_works_anywhere_before_nbtext():
+    from autograder.cli import _take_course_dir
+
+    assert _take_course_dir(["solutions", "--full", "--course-dir", "X", "01_knn"]) == \
+        (["solutions", "--full", "01_knn"], "X")
+    assert _take_course_dir(["--course-dir=Y", "grade", "subs"]) == (["grade", "subs"], "Y")
+    assert _take_course_dir(["nbtext", "to-text", "--course-dir", "Z"]) == \
+        (["nbtext", "to-text", "--course-dir", "Z"], None)
