@@ -100,12 +100,19 @@ def _brokers(course: Path) -> list:
     return found
 
 
+def _unset_course_dir(monkeypatch):
+    """Unset what --course-dir sets, so that monkeypatch restores it after main() wrote it."""
+    for name in ("COURSE_DIR", "COURSE_DIR_FROM_OPTION"):
+        monkeypatch.setenv(name, "")   # recorded even when it was not set
+        monkeypatch.delenv(name)
+
+
 def test_relative_course_dir_works(fixture_course, tmp_path, monkeypatch, capsys):
     from autograder.cli import main
 
     course, everything = fixture_course
     subs = _pick(everything, tmp_path / "subs", ["correct"])
-    monkeypatch.delenv("COURSE_DIR")
+    _unset_course_dir(monkeypatch)
     monkeypatch.chdir(tmp_path)
     assert main(["grade", str(subs), "--course-dir", "course"]) == 0
     assert "correct" in capsys.readouterr().out
@@ -135,8 +142,7 @@ def test_the_course_directory_is_where_you_are(tmp_path, monkeypatch):
 def test_a_wrong_course_dir_option_is_named_as_the_option(tmp_path, monkeypatch, capsys):
     from autograder.cli import main
 
-    monkeypatch.delenv("COURSE_DIR", raising=False)
-    monkeypatch.delenv("COURSE_DIR_FROM_OPTION", raising=False)
+    _unset_course_dir(monkeypatch)
     monkeypatch.chdir(tmp_path)
     assert main(["--course-dir", str(tmp_path / "nope"), "release"]) == 2
     err = capsys.readouterr().err
