@@ -2,10 +2,13 @@
 
 A check of a model must not fail because of a bug in a layer the student
 wrote elsewhere (that bug costs the layer's own cell).  So while an adapter
-runs, every name in the model's module (or notebook) that is also a public
-function of the course's reference modules (``assignments.layers``,
-``.normalization``, ``.weight_init``, ``.optim``, and ``.convolution`` when it
-exists) points at the reference function; afterwards the names are put back.
+runs, every name in the model's module (or notebook) that is also one of the
+current *building blocks* points at the block; afterwards the names are put
+back.  The blocks are the course's answers to the layers a model is made of:
+the grader hands them to the graded call that checks a model (and nowhere
+else), and `course release` uses them to compute the stored expected values
+of the visible cases.  This package holds none: in a student's own notebook
+there are no blocks, and a model runs with the student's own layers.
 
 The adapters take and return plain data (arrays, numbers, dicts), so the
 grader can call them in its sandbox and judge the result elsewhere:
@@ -22,35 +25,16 @@ grader can call them in its sandbox and judge the result elsewhere:
 from __future__ import annotations
 
 import contextlib
-import importlib
 
 import numpy as np
 
+from .blocks import building_blocks, current_blocks
 from .cases import CheckFailed
 from .gradcheck import model_gradients
 from .solver import call_loss
 
-__all__ = ["REFERENCE_MODULES", "reference_functions", "library_building_blocks",
+__all__ = ["building_blocks", "current_blocks", "library_building_blocks",
            "model_init", "model_scores", "model_loss", "model_gradcheck", "plain_arrays"]
-
-REFERENCE_MODULES = ("assignments.layers", "assignments.normalization",
-                     "assignments.weight_init", "assignments.optim", "assignments.convolution")
-
-
-def reference_functions() -> dict:
-    """name -> function: the public functions of the reference modules."""
-    out = {}
-    for name in REFERENCE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-        for attr in getattr(module, "__all__", ()):
-            value = getattr(module, attr, None)
-            if callable(value) and not isinstance(value, type):
-                out[attr] = value
-    return out
-
 
 def _functions(obj) -> list:
     """The plain functions that make up a class (its methods, inherited ones too) or a function."""
@@ -78,10 +62,11 @@ def _names_used(code) -> set:
 
 @contextlib.contextmanager
 def library_building_blocks(obj, keep=()):
-    """Within the block, the course functions that ``obj``'s code looks up by name are the
-    course's reference versions (except the names in ``keep``), even where the student's
-    notebook never defined them; afterwards every name is as it was."""
-    reference = {k: v for k, v in reference_functions().items() if k not in set(keep)}
+    """Within the block, the names that ``obj``'s code looks up and that are current building
+    blocks (except the names in ``keep``, and ``obj`` itself) are the blocks, even where the
+    student's notebook never defined them; afterwards every name is as it was."""
+    keep = set(keep) | {getattr(obj, "__name__", "")}
+    reference = {k: v for k, v in current_blocks().items() if k not in keep}
     targets = {}
     for f in _functions(obj):
         g = getattr(f, "__globals__", None)

@@ -33,7 +33,7 @@ from typing import Any, Callable
 import numpy as np
 
 __all__ = [
-    "CheckFailed", "NotDefined", "Case", "Ref", "student", "library", "value_of",
+    "CheckFailed", "NotDefined", "Case", "Ref", "student", "library", "block", "value_of",
     "Attempt", "Verdict", "attempt_case", "judge", "failure_message", "run_cases",
     "compare", "describe_worst", "resolve_refs", "FAILURE_KINDS", "ATTEMPT_KINDS",
     "mutated_argument", "is_student_code",
@@ -80,7 +80,8 @@ class Ref:
     sent to another process as plain data.
     """
 
-    kind: str   # "student": a name in the student's namespace; "library": "module:attr"
+    kind: str   # "student": a name in the student's namespace; "library": "module:attr";
+                # "block": a building block in effect (``assignments.adapters``)
     name: str
 
     def resolve(self, namespace=None):
@@ -88,6 +89,10 @@ class Ref:
             if namespace is None or self.name not in namespace:
                 raise NotDefined(self.name)
             return namespace[self.name]
+        if self.kind == "block":
+            from .blocks import block
+
+            return block(self.name)
         if self.kind == "library":
             module, _, attr = self.name.partition(":")
             if module != "assignments" and not module.startswith("assignments."):
@@ -107,10 +112,27 @@ def library(path: str) -> Ref:
     return Ref("library", path)
 
 
+def block(name: str) -> Ref:
+    """One of the building blocks in effect where the case runs (the grader's, in a graded
+    call that checks a model; see ``assignments.adapters``)."""
+    return Ref("block", name)
+
+
 def value_of(x):
     """Return ``x`` unchanged: ``call=library("assignments.cases:value_of")`` with
     ``args=(student("best_params"),)`` hands a student's variable to the grader."""
     return x
+
+
+def block_refs(value) -> set:
+    """The names of the building blocks (``block(name)``) inside tuples / lists / dicts."""
+    if isinstance(value, Ref):
+        return {value.name} if value.kind == "block" else set()
+    if isinstance(value, (tuple, list)):
+        return set().union(*(block_refs(v) for v in value)) if value else set()
+    if isinstance(value, dict):
+        return set().union(*(block_refs(v) for v in value.values())) if value else set()
+    return set()
 
 
 def resolve_refs(value, namespace=None):
@@ -253,7 +275,10 @@ def is_student_code(filename: str, library=()) -> bool:
     Python installation, the installed packages, this package and the ``library`` folders
     (a module the student wrote to disk is the student's too)."""
     if filename.startswith("<"):
-        return not filename.startswith("<frozen") and filename != "<string>"
+        return filename not in ("<string>", "<course_blocks>") and \
+            not filename.startswith("<frozen")
+    if os.path.basename(filename) == "course_blocks.py":   # the course's earlier answers
+        return False
     path = os.path.realpath(filename)
     return not path.startswith(_library_dirs() + tuple(os.path.join(os.path.realpath(d), "")
                                                        for d in library))

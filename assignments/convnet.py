@@ -27,9 +27,8 @@ import numpy as np
 
 from .convolution import (conv_backward_fast, conv_forward_fast, dropblock_backward,
                           dropblock_forward, max_pool_backward_fast, max_pool_forward_fast)
-from .layers import affine_backward, affine_forward, relu_backward, relu_forward, softmax_loss
+from .blocks import block
 from .models import resolve_mode
-from .normalization import dropout_backward, dropout_forward
 
 __all__ = ["ThreeLayerConvNet", "FrozenLayers", "input_gradient", "FEATURE_DROPS"]
 
@@ -38,6 +37,7 @@ FEATURE_DROPS = (None, "dropout", "dropblock")
 
 def _forward(params, X, mode="test", rng=None, feature_drop=None, keep_prob=1.0, block_size=3):
     """Scores and the caches of every layer, for parameters W1, b1, W2, b2, W3, b3."""
+    affine_forward, relu_forward = block("affine_forward"), block("relu_forward")
     W1, b1 = params["W1"], params["b1"]
     pad = (W1.shape[2] - 1) // 2
     a1, conv_cache = conv_forward_fast(X, W1, b1, 1, pad)
@@ -45,7 +45,7 @@ def _forward(params, X, mode="test", rng=None, feature_drop=None, keep_prob=1.0,
     p1, pool_cache = max_pool_forward_fast(h1, 2, 2, 2)
     drop_cache = None
     if feature_drop == "dropout" and keep_prob < 1.0:
-        p1, drop_cache = dropout_forward(p1, keep_prob, mode, rng)
+        p1, drop_cache = block("dropout_forward")(p1, keep_prob, mode, rng)
     elif feature_drop == "dropblock" and keep_prob < 1.0:
         p1, drop_cache = dropblock_forward(p1, keep_prob, block_size, mode, rng)
     a2, affine2_cache = affine_forward(p1, params["W2"], params["b2"])
@@ -61,12 +61,14 @@ def _backward(dscores, caches, feature_drop=None):
     (conv_cache, relu1_cache, pool_cache, drop_cache, affine2_cache, relu2_cache,
      affine3_cache) = caches
     # one name for the flowing gradient, so each map is freed as soon as the next exists
+    affine_backward, relu_backward = block("affine_backward"), block("relu_backward")
     grads = {}
     d, grads["W3"], grads["b3"] = affine_backward(dscores, affine3_cache)
     d = relu_backward(d, relu2_cache)
     d, grads["W2"], grads["b2"] = affine_backward(d, affine2_cache)
     if drop_cache is not None:
-        drop_backward = dropblock_backward if feature_drop == "dropblock" else dropout_backward
+        drop_backward = (dropblock_backward if feature_drop == "dropblock"
+                         else block("dropout_backward"))
         d = drop_backward(d, drop_cache)
     d = max_pool_backward_fast(d, pool_cache)
     d = relu_backward(d, relu1_cache)
@@ -133,7 +135,7 @@ class ThreeLayerConvNet:
                                   self.block_size)
         if y is None:
             return scores
-        loss, dscores = softmax_loss(scores, y)
+        loss, dscores = block("softmax_loss")(scores, y)
         _, grads = _backward(dscores, caches, self.feature_drop)
         for name in ("W1", "W2", "W3"):
             W = self.params[name]

@@ -65,7 +65,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .normalization import batchnorm_backward_alt, batchnorm_forward
+from .blocks import block
 
 __all__ = [
     "conv_output_size",
@@ -398,7 +398,7 @@ def spatial_batchnorm_forward(x, gamma, beta, running_mean, running_var, mode="t
     """
     N, C, H, W = x.shape
     rows = x.transpose(0, 2, 3, 1).reshape(-1, C)
-    out, bn_cache, running = batchnorm_forward(rows, gamma, beta, running_mean, running_var,
+    out, bn_cache, running = block("batchnorm_forward")(rows, gamma, beta, running_mean, running_var,
                                                mode, eps, momentum)
     return out.reshape(N, H, W, C).transpose(0, 3, 1, 2), (x.shape, bn_cache), running
 
@@ -407,7 +407,7 @@ def spatial_batchnorm_backward(dout, cache):
     """Backward pass of spatial batch norm.  Returns (dx (N, C, H, W), dgamma (C,), dbeta (C,))."""
     (N, C, H, W), bn_cache = cache
     rows = dout.transpose(0, 2, 3, 1).reshape(-1, C)
-    dx, dgamma, dbeta = batchnorm_backward_alt(rows, bn_cache)
+    dx, dgamma, dbeta = block("batchnorm_backward_alt")(rows, bn_cache)
     return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2), dgamma, dbeta
 
 

@@ -1,4 +1,4 @@
-"""Reference layers and losses, shared by notebooks 3-6.
+"""The layer contract of notebooks 3-6, and the layers the course provides.
 
 Every layer is a pair of plain functions:
 
@@ -22,85 +22,24 @@ Losses take class scores ``(N, C)`` and integer labels ``(N,)`` and return
 ``(loss, dscores)``: the loss averaged over the N examples and its gradient.
 
 Notebook 3 asks you to write affine, ReLU, sigmoid, softmax and SVM
-yourself; this module holds the course's reference copies, which later
-notebooks import (and which the grader uses so that one broken function
-never costs the points of another).  Nothing here mutates its inputs.
+yourself; later notebooks import the course's answers to them from their
+``course_blocks`` module (released with the notebook, after notebook 3's
+deadline).  This module provides only what no notebook asks for: tanh and
+leaky ReLU, and ``activations``, which builds the table of (forward,
+backward) pairs from yours.  Nothing here mutates its inputs.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = [
-    "affine_forward", "affine_backward",
-    "relu_forward", "relu_backward",
-    "leaky_relu_forward", "leaky_relu_backward",
-    "sigmoid_forward", "sigmoid_backward",
-    "tanh_forward", "tanh_backward",
-    "softmax_loss", "svm_loss",
-    "ACTIVATIONS",
-]
+__all__ = ["leaky_relu_forward", "leaky_relu_backward", "tanh_forward", "tanh_backward",
+           "activations", "check_scores_labels"]
 
 
 # --------------------------------------------------------------------------
-# affine (fully connected) layer
+# activation functions no notebook asks for
 # --------------------------------------------------------------------------
-
-def affine_forward(x, w, b):
-    """out = x_rows @ w + b, where x_rows flattens every example into one row.
-
-    Inputs:
-    - x: (N, d1, ..., dk) array; each example has D = d1 * ... * dk numbers.
-    - w: (D, M) weights.
-    - b: (M,) biases.
-
-    Returns:
-    - out: (N, M).
-    - cache: (x, w, b).
-    """
-    x_rows = x.reshape(x.shape[0], -1)
-    out = x_rows @ w + b
-    return out, (x, w, b)
-
-
-def affine_backward(dout, cache):
-    """Gradients of the affine layer.
-
-    Inputs:
-    - dout: (N, M) upstream gradient.
-    - cache: (x, w, b) from affine_forward.
-
-    Returns:
-    - dx: (N, d1, ..., dk), shaped like x.
-    - dw: (D, M).
-    - db: (M,).
-    """
-    x, w, _ = cache
-    x_rows = x.reshape(x.shape[0], -1)
-    dx = (dout @ w.T).reshape(x.shape)
-    dw = x_rows.T @ dout
-    db = np.sum(dout, axis=0)
-    return dx, dw, db
-
-
-# --------------------------------------------------------------------------
-# activation functions
-# --------------------------------------------------------------------------
-
-def relu_forward(x):
-    """out = max(0, x) elementwise.  x: any shape.  Returns (out, cache = x)."""
-    return np.maximum(x, 0), x
-
-
-def relu_backward(dout, cache):
-    """dx = dout where x > 0, else 0.
-
-    At x == 0 exactly ReLU has no derivative; the course uses 0 there (the
-    unit counts as off).
-    """
-    x = cache
-    return dout * (x > 0)
-
 
 def leaky_relu_forward(x, alpha=0.01):
     """out = x where x > 0, alpha * x elsewhere.  Returns (out, cache = (x, alpha))."""
@@ -111,23 +50,6 @@ def leaky_relu_backward(dout, cache):
     """dx = dout where x > 0, alpha * dout elsewhere (alpha also at x == 0)."""
     x, alpha = cache
     return dout * np.where(x > 0, 1.0, alpha)
-
-
-def sigmoid_forward(x):
-    """out = 1 / (1 + exp(-x)), computed without overflow for any x.
-
-    Returns (out, cache = out): the derivative is out * (1 - out), so the
-    output is all backward needs.
-    """
-    z = np.exp(-np.abs(x))  # in (0, 1]: never overflows
-    out = np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
-    return out, out
-
-
-def sigmoid_backward(dout, cache):
-    """dx = dout * s * (1 - s) with s = sigmoid(x), the cached output."""
-    s = cache
-    return dout * s * (1.0 - s)
 
 
 def tanh_forward(x):
@@ -142,64 +64,19 @@ def tanh_backward(dout, cache):
     return dout * (1.0 - t * t)
 
 
-# name -> (forward, backward): the hidden non-linearities of notebook 3's
-# activation experiment.
-ACTIVATIONS = {
-    "sigmoid": (sigmoid_forward, sigmoid_backward),
-    "tanh": (tanh_forward, tanh_backward),
-    "relu": (relu_forward, relu_backward),
-    "leaky relu": (leaky_relu_forward, leaky_relu_backward),
-}
+def activations(relu, sigmoid) -> dict:
+    """name -> (forward, backward): the hidden non-linearities of notebook 3's experiment.
 
-
-# --------------------------------------------------------------------------
-# losses
-# --------------------------------------------------------------------------
-
-def _check_scores_labels(scores, y):
-    if scores.ndim != 2 or y.shape != (scores.shape[0],):
-        raise ValueError(f"scores must be (N, C) and y (N,); got {scores.shape} and {y.shape}")
-
-
-def softmax_loss(scores, y):
-    """Softmax (cross-entropy) loss and its gradient.
-
-    Inputs:
-    - scores: (N, C) class scores.
-    - y: (N,) integer labels in [0, C).
-
-    Returns:
-    - loss: mean over the N examples of -log softmax(scores[i])[y[i]].
-    - dscores: (N, C), (softmax(scores) - onehot(y)) / N.
+    ``relu`` and ``sigmoid`` are (forward, backward) pairs (yours in notebook 3,
+    the course's from ``course_blocks`` later); tanh and leaky ReLU are this
+    module's.
     """
-    _check_scores_labels(scores, y)
-    n = scores.shape[0]
-    shifted = scores - np.max(scores, axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
-    loss = -np.mean(log_probs[np.arange(n), y])
-    dscores = np.exp(log_probs)
-    dscores[np.arange(n), y] -= 1.0
-    return float(loss), dscores / n
+    return {"sigmoid": tuple(sigmoid), "tanh": (tanh_forward, tanh_backward),
+            "relu": tuple(relu), "leaky relu": (leaky_relu_forward, leaky_relu_backward)}
 
 
-def svm_loss(scores, y):
-    """Multiclass SVM (hinge) loss with margin 1, and its gradient.
-
-    Inputs:
-    - scores: (N, C) class scores.
-    - y: (N,) integer labels in [0, C).
-
-    Returns:
-    - loss: mean over examples of sum_{j != y_i} max(0, s_j - s_{y_i} + 1).
-    - dscores: (N, C).  A margin of exactly 0 contributes no gradient.
-    """
-    _check_scores_labels(scores, y)
-    n = scores.shape[0]
-    rows = np.arange(n)
-    margins = scores - scores[rows, y][:, None] + 1.0
-    margins[rows, y] = 0.0
-    active = margins > 0
-    loss = np.sum(np.where(active, margins, 0.0)) / n
-    dscores = active * 1.0
-    dscores[rows, y] = -np.sum(active, axis=1)
-    return float(loss), dscores / n
+def check_scores_labels(scores, y):
+    """A clear error for losses given scores that are not (N, C) or labels that are not (N,)."""
+    if np.ndim(scores) != 2 or np.shape(y) != (np.shape(scores)[0],):
+        raise ValueError(f"scores must be (N, C) and y (N,); got {np.shape(scores)} and "
+                         f"{np.shape(y)}")

@@ -85,7 +85,7 @@ def _callable_key(fn):
     """A stable identity for a trainer, also for functools.partial(train, cls)."""
     if hasattr(fn, "func"):
         return (_callable_key(fn.func), tuple(id(a) for a in fn.args),
-                tuple(sorted(fn.keywords.items())) if fn.keywords else ())
+                tuple(sorted((k, id(v)) for k, v in fn.keywords.items())))
     return (getattr(fn, "__module__", ""), getattr(fn, "__qualname__", ""), id(fn))
 
 

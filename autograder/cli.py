@@ -43,6 +43,13 @@ def _cmd_release(args) -> int:
     return 0
 
 
+def _cmd_student_edition(args) -> int:
+    from .edition import student_edition
+
+    student_edition(Path(args.out), _assignments(args))
+    return 0
+
+
 def _cmd_grade(args) -> int:
     from .course import course_root
     from .grade import grade
@@ -125,6 +132,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
                    help="only these assignments (default: all)")
     p.set_defaults(func=_cmd_release)
+
+    p = command("student-edition", "OUT [ASSIGNMENT ...]: what students get, with no answer "
+                                   "in it",
+                "Regenerate release/ and write into OUT what students get: the release "
+                "notebooks (with the earlier answers each builds on) and a wheel of the "
+                "package they import, without any answer, hidden case, mutant or solution.  "
+                "Every file is scanned for graded definitions first; a leak stops the build.")
+    p.add_argument("out", metavar="OUT", help="folder to write (replaced)")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                   help="only these assignments (default: every one that can be)")
+    p.set_defaults(func=_cmd_student_edition)
 
     p = command("grade", "SUBMISSIONS: autograde, give feedback, write course_grades.csv",
                 "Autograde every SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb in a "

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from . import isolation, nbgrader_feedback
 from .course import source_notebooks
+from .notebooks import blocks_text
 from .flags import Flag
 from .gradebook import parse_timestamp, record
 from .jobs import SLOT, Job, error_result, grade_job, job_digest, recorded
@@ -55,6 +56,7 @@ class Run:
         self.limits = dict(limits or {})
         self.sources = {a: {p.name: p.read_text(encoding="utf-8")
                             for p in source_notebooks(a, source_root)} for a in assignments}
+        self.blocks = {a: blocks_text(a, source_root) for a in assignments}
         self.hide = [str(course_dir), str(source_root)]
         self.timestamps: dict = {}   # (assignment, student) -> timestamp text
 
@@ -68,7 +70,8 @@ class Run:
                 shutil.rmtree(copy_to)
             handed = read_folder(entry.folder, copy_to)
             self.timestamps[(a, s)] = handed.timestamp
-            digest = job_digest(a, handed.notebooks, handed.skipped, self.sources[a], self.seed)
+            digest = job_digest(a, handed.notebooks, handed.skipped, self.sources[a], self.seed,
+                                self.blocks[a])
             if not self.force:
                 old = recorded(result_path(self.course_dir, a, s), digest)
                 autograded = self.course_dir / "autograded" / s / a
@@ -76,7 +79,7 @@ class Run:
                                            for n in old.get("autograded_names", [])):
                     return old
             return Job(s, a, handed.notebooks, self.sources[a], self.seed, self.limits,
-                       handed.skipped, self.hide, digest)
+                       handed.skipped, self.hide, digest, self.blocks[a])
         except Exception as err:  # noqa: BLE001 - the boundary of one student
             return error_result(s, a, self.sources[a], self.seed, err)
 

@@ -20,9 +20,13 @@ from .notebooks import reference_namespace
 def run_hidden(assignment: str, task_id: str, namespace: dict, seed=None) -> None:
     """Run a task's hidden cases against the student's namespace; raise on failure."""
     __tracebackhide__ = True
+    from assignments.adapters import building_blocks
+
     task = _tasks.load(assignment).tasks[task_id]
-    cases = _tasks.hidden_cases(task, reference_namespace(assignment), _tasks.grading_seed(seed))
-    verdict = evaluate_in_process(task, namespace, cases)
+    solution = reference_namespace(assignment)
+    cases = _tasks.hidden_cases(task, solution, _tasks.grading_seed(seed))
+    with building_blocks(solution):   # a model runs on the course's layers, as when graded
+        verdict = evaluate_in_process(task, namespace, cases)
     if not verdict.passed:
         raise CheckFailed(verdict.message).with_traceback(None) from None
     print(f"ok: {task.target} passed {len(cases)} hidden checks")

@@ -38,14 +38,17 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
+from assignments.blocks import building_blocks
+from assignments.cases import block_refs
 
 from . import __version__
 from . import tasks as _tasks
+from .answers import answers_of, blocks_for
 from .cells import grade_id, graded_cells, is_answer
 from .feedback import autograded_notebook, cell_outputs
 from .flags import Flag, kinds
 from .intake import canonical_plan, locate, parse
-from .notebooks import reference_from_texts, strip_solution_markers
+from .notebooks import BLOCKS_FILE, reference_from_texts, strip_solution_markers
 from .replay import Step, run_steps
 from .scan import event_flags, scan_cell
 from .spawn import Limits
@@ -71,17 +74,20 @@ class Job:
     skipped: list = field(default_factory=list)    # [submissions.Skipped] not read
     hide: list = field(default_factory=list)       # paths no sandbox may read
     digest: dict = field(default_factory=dict)
+    blocks: str = ""                               # the assignment's course_blocks.py text
 
 
 def job_digest(assignment: str, notebooks: dict, skipped: list, sources: dict,
-               seed: int) -> dict:
-    """What a grade depends on: the submission, the source and task module, seed, engine."""
+               seed: int, blocks: str = "") -> dict:
+    """What a grade depends on: the submission, the source (with its building blocks) and
+    task module, seed, engine."""
     sub = hashlib.sha256("\n".join(map(str, skipped)).encode())
     for name in sorted(notebooks):
         sub.update(name.encode() + b"\0" + hashlib.sha256(notebooks[name]).digest())
     src = hashlib.sha256()
     for name in sorted(sources):
         src.update(name.encode() + b"\0" + sources[name].encode())
+    src.update(b"\0blocks\0" + blocks.encode())
     task_file = _tasks.module_file(assignment)
     if task_file:
         src.update(Path(task_file).read_bytes())
@@ -112,9 +118,11 @@ def read_notebook(job: Job, loc):
         return None, flags + [Flag("unreadable-notebook", str(err))], str(err)
 
 
-def make_plan(source_nb, student_nb, module, solution, seed):
-    """(plan, steps, cases by task, scan flags)."""
+def make_plan(source_nb, student_nb, module, solution, seed, blocks: str = "",
+              assignment: str = ""):
+    """(plan, steps, cases by task, scan flags); ``blocks``: the notebook's course_blocks."""
     plan = canonical_plan(source_nb, student_nb)
+    answers = answers_of(source_nb, assignment)
     given = {c.source.strip() for c in source_nb.cells if c.cell_type == "code"}
     found = []
     for item in plan.items:
@@ -131,11 +139,15 @@ def make_plan(source_nb, student_nb, module, solution, seed):
             cases[item.grade_id] = visible + hidden
             traced = bool(task.vectorized or task.own)
             steps.append(Step("snapshot", item.grade_id))
+            named = set().union(*(block_refs((c.args, c.kwargs)) for c in visible + hidden)) \
+                if visible + hidden else set()
+            given = blocks_for(task.target, answers, blocks, named)
             steps.append(Step("probe", item.grade_id, target=task.target, cases=visible,
-                              trace=traced))
+                              trace=traced, blocks=given))
             if hidden:
                 hidden_steps.append(Step("probe", item.grade_id, target=task.target,
-                                         cases=hidden, restore=item.grade_id, trace=traced))
+                                         cases=hidden, restore=item.grade_id, trace=traced,
+                                         blocks=given))
     return plan, steps + hidden_steps, cases, found
 
 
@@ -218,9 +230,11 @@ def grade_notebook(job, nb_name, source_nb, loc, module, solution, limits, job_d
                     problem or "not graded", ";".join(kinds(flags)), str(job.seed),
                     engine_string()) for gid, pts, kind in graded_cells(source_nb)]
         return rows, {"flags": [f.plain() for f in flags], "problem": problem}, None, {}
-    plan, steps, cases, found = make_plan(source_nb, student_nb, module, solution, job.seed)
+    plan, steps, cases, found = make_plan(source_nb, student_nb, module, solution, job.seed,
+                                          job.blocks, job.assignment)
     flags += plan.flags + found
-    run = run_steps(steps, job_dir / nb_name, limits, SLOT[0], job.hide)
+    files = {BLOCKS_FILE: job.blocks} if job.blocks else None
+    run = run_steps(steps, job_dir / nb_name, limits, SLOT[0], job.hide, files)
     rows, verdicts, shown, cell_log = judge_notebook(job, nb_name, source_nb, plan, steps, run,
                                                     cases, module, flags)
     for r in rows:
@@ -235,7 +249,7 @@ def _grade(job: Job) -> dict:
     start = time.perf_counter()
     module = _tasks.load(job.assignment)
     texts = tuple(job.sources[n] for n in sorted(job.sources))
-    solution = reference_from_texts(texts)
+    solution = reference_from_texts(texts, job.blocks)
     limits = Limits(**job.limits)
     located = locate(job.notebooks, sorted(job.sources))
     rows, logs, autograded, isolation = [], {}, {}, {}
@@ -245,8 +259,11 @@ def _grade(job: Job) -> dict:
         for name in sorted(job.sources):
             source_nb = nbformat.reads(job.sources[name], as_version=4)
             stem = Path(name).stem
-            nb_rows, log, nb_json, iso = grade_notebook(job, stem, source_nb, located[name],
-                                                        module, solution, limits, job_dir)
+            # trusted library code made of the course's answers (cases, judging) runs on them
+            with building_blocks(solution):
+                nb_rows, log, nb_json, iso = grade_notebook(job, stem, source_nb,
+                                                            located[name], module, solution,
+                                                            limits, job_dir)
             rows += nb_rows
             logs[stem] = log
             if nb_json is not None:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from assignments.blocks import building_blocks
+
 from . import tasks as _tasks
 from .course import source_notebooks
 from .judging import evaluate_in_process
-from .notebooks import answer_sources, exec_answers, read, reference_namespace, replace_once
+from .notebooks import (answer_sources, blocks_text, exec_answers, read, reference_namespace,
+                        replace_once)
 
 
 def reference_sources(assignment: str) -> dict:
@@ -42,7 +45,8 @@ def task_cases(assignment: str, seed: int, which: str = "all") -> dict:
     solution = reference_namespace(assignment)
     out = {}
     for tid, task in module.tasks.items():
-        visible = list(task.visible()) if which in ("all", "visible") else []
+        with building_blocks(solution):   # library code made of the course's answers
+            visible = list(task.visible()) if which in ("all", "visible") else []
         hidden = _tasks.hidden_cases(task, solution, seed) if which in ("all", "hidden") else []
         out[tid] = visible + hidden
     return out
@@ -53,8 +57,9 @@ def evaluate(assignment: str, sources: dict, seed: int, which: str = "all",
     """task id -> failure message (None when passed) for the given answer sources."""
     module = _tasks.load(assignment)
     cases = cases if cases is not None else task_cases(assignment, seed, which)
-    ns = exec_answers(sources.items())
-    return {tid: evaluate_task(t, ns, cases[tid]) for tid, t in module.tasks.items()}
+    ns = exec_answers(sources.items(), blocks=blocks_text(assignment))
+    with building_blocks(reference_namespace(assignment)):   # as the grader hands them
+        return {tid: evaluate_task(t, ns, cases[tid]) for tid, t in module.tasks.items()}
 
 
 @dataclass

@@ -5,11 +5,15 @@ from __future__ import annotations
 import copy
 import functools
 import linecache
+import sys
+import types
 from pathlib import Path
 
 import nbformat
 
 from .cells import grade_id, is_answer, is_manual, is_test, source  # noqa: F401
+from assignments.blocks import GENERATED_MODULE
+
 from .course import course_root, source_notebooks
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
@@ -46,46 +50,67 @@ def answer_sources(nb) -> dict[str, str]:
 
 
 PRELUDE = "import numpy as np\n"
+BLOCKS_NAME = "<course_blocks>"
 
 
-def exec_answers(sources, namespace=None) -> dict:
-    """Run answer-cell code in order in a fresh namespace (with numpy imported)."""
+BLOCKS_FILE = f"{GENERATED_MODULE}.py"
+
+
+def blocks_text(assignment: str, root: Path | None = None) -> str:
+    """The assignment's generated ``course_blocks.py`` (earlier answers it builds on), or ""."""
+    path = (root or course_root()) / "source" / assignment / BLOCKS_FILE
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+def exec_answers(sources, namespace=None, blocks: str = "") -> dict:
+    """Run answer-cell code in order in a fresh namespace: numpy imported, then the
+    notebook's ``course_blocks`` (the earlier answers its setup cells import), then the
+    answers."""
     ns = {} if namespace is None else namespace
     ns.setdefault("__name__", "__reference__")
     exec(compile(PRELUDE, "<prelude>", "exec"), ns)
-    for gid, src in sources:
-        filename = f"<answer {gid}>"
-        # let inspect.getsource find the code, as IPython does for cells
-        linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
-        exec(compile(src, filename, "exec"), ns)
+    module = types.ModuleType(GENERATED_MODULE)
+    if blocks:
+        linecache.cache[BLOCKS_NAME] = (len(blocks), None, blocks.splitlines(True), BLOCKS_NAME)
+        exec(compile(blocks, BLOCKS_NAME, "exec"), ns)
+        module.__dict__.update({k: v for k, v in ns.items() if not k.startswith("__")})
+    saved = sys.modules.get(GENERATED_MODULE)
+    sys.modules[GENERATED_MODULE] = module   # an answer cell may import its blocks itself
+    try:
+        for gid, src in sources:
+            filename = f"<answer {gid}>"
+            # let inspect.getsource find the code, as IPython does for cells
+            linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+            exec(compile(src, filename, "exec"), ns)
+    finally:
+        if saved is None:
+            sys.modules.pop(GENERATED_MODULE, None)
+        else:
+            sys.modules[GENERATED_MODULE] = saved
     return ns
 
 
 @functools.lru_cache(maxsize=16)
-def _reference_cached(path: str, mtime: float) -> dict:
-    nb = read(path)
-    return exec_answers(answer_sources(nb).items())
-
-
-@functools.lru_cache(maxsize=16)
-def reference_from_texts(texts: tuple) -> dict:
-    """The reference namespace of source notebooks given as JSON texts (in order)."""
-    ns = {}
+def reference_from_texts(texts: tuple, blocks: str = "") -> dict:
+    """The reference namespace of source notebooks given as JSON texts (in order), with the
+    assignment's ``course_blocks`` text."""
+    sources = []
     for text in texts:
-        ns.update(exec_answers(answer_sources(nbformat.reads(text, as_version=4)).items()))
-    return ns
+        sources += list(answer_sources(nbformat.reads(text, as_version=4)).items())
+    return exec_answers(sources, blocks=blocks)
 
 
 def reference_namespace(assignment: str, root: Path | None = None) -> dict:
     """Functions defined by the source notebook's solutions: the grader's reference.
 
-    Only answer cells run (in order, after ``import numpy as np``), so answer
-    cells must be self-contained definitions.
+    Only answer cells run (in order, after ``import numpy as np`` and the
+    notebook's ``course_blocks``), so answer cells must be self-contained
+    definitions.
     """
-    ns = {}
-    for path in source_notebooks(assignment, root or course_root()):
-        ns.update(_reference_cached(str(path), path.stat().st_mtime))
-    return ns
+    root = root or course_root()
+    paths = source_notebooks(assignment, root)
+    texts = tuple(p.read_text(encoding="utf-8") for p in paths)
+    return reference_from_texts(texts, blocks_text(assignment, root))
 
 
 def reference_submission(source_nb, release_nb):

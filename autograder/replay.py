@@ -28,6 +28,7 @@ class Step:
     cases: list = field(default_factory=list)  # plain-data case dicts (kind == "probe")
     restore: str | None = None  # probe: run in the namespace of this snapshot
     trace: bool = False       # probe: report which code ran
+    blocks: str = ""          # probe: source of the building blocks the check runs on
 
 
 @dataclass
@@ -66,9 +67,10 @@ def _plain_case(case) -> dict:
 class Run:
     """One notebook's steps in one sandbox (replaced when it dies)."""
 
-    def __init__(self, steps: list[Step], job_dir: Path, limits: Limits, slot=0, hidden=()):
+    def __init__(self, steps: list[Step], job_dir: Path, limits: Limits, slot=0, hidden=(),
+                 files=None):
         self.steps, self.job_dir, self.limits = steps, job_dir, limits
-        self.slot, self.hidden = slot, hidden
+        self.slot, self.hidden, self.files = slot, hidden, files
         self.outcomes: list = [None] * len(steps)
         self.bad: set = set()
         self.restarts = 0
@@ -87,7 +89,8 @@ class Run:
         if step.kind == "snapshot":
             return self.sandbox.request({"op": "snapshot", "label": step.label}, timeout=timeout)
         return self.sandbox.request({"op": "probe", "target": step.target,
-                                     "restore": step.restore, "trace": step.trace},
+                                     "restore": step.restore, "trace": step.trace,
+                                     "blocks": step.blocks},
                                     [_plain_case(c) for c in step.cases], timeout=timeout)
 
     # -- sandboxes -----------------------------------------------------------
@@ -115,7 +118,7 @@ class Run:
             except (SandboxDied, SandboxTimeout):
                 pass
             self._discard()
-        self.sandbox = Sandbox(self.job_dir, self.limits, self.slot, self.hidden)
+        self.sandbox = Sandbox(self.job_dir, self.limits, self.slot, self.hidden, self.files)
         self.isolation = self.sandbox.isolation
 
     def restart(self, upto: int):
@@ -223,7 +226,8 @@ class Run:
 
 
 def run_steps(steps: list[Step], job_dir: Path, limits: Limits | None = None, slot: int = 0,
-              hidden=()) -> RunResult:
-    """Execute ``steps`` in order in a sandbox; never raises for the student's faults."""
+              hidden=(), files: dict | None = None) -> RunResult:
+    """Execute ``steps`` in order in a sandbox (with ``files`` next to the notebook); never
+    raises for the student's faults."""
     job_dir.mkdir(parents=True, exist_ok=True)
-    return Run(steps, job_dir, limits or Limits(), slot, hidden).run()
+    return Run(steps, job_dir, limits or Limits(), slot, hidden, files).run()

@@ -135,7 +135,9 @@ def rule_failure(task, ran: dict | None, answer_source: str | None, source_of) -
         if answer_source is not None:
             findings = loop_findings(answer_source, task.target)
         if ran is not None:
-            findings += loops_in_ran_code(ran.get("student", []), source_of)
+            allowed = set(getattr(task, "loops_allowed_in", ()) or ())
+            findings += loops_in_ran_code([r for r in ran.get("student", [])
+                                           if r[2] not in allowed], source_of)
             if not ran.get("intact", True):
                 findings.append("the call switched off the grader's trace")
         if findings:

@@ -8,11 +8,13 @@ to build/solutions/<assignment>/.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
 import nbformat
 
+from .answers import BLOCKS_FILE
 from .course import course_root, existing_assignments, source_notebooks
 
 
@@ -27,6 +29,10 @@ def execute_notebook(path, env: dict | None = None, timeout=600, progress=True, 
 
     nb = nbformat.read(str(path), as_version=4)
     cwd = Path(cwd) if cwd else Path(path).parent
+    blocks = Path(path).parent / BLOCKS_FILE   # the earlier answers the notebook imports
+    if blocks.is_file() and cwd.resolve() != blocks.parent.resolve():
+        cwd.mkdir(parents=True, exist_ok=True)
+        shutil.copy(blocks, cwd / BLOCKS_FILE)
     saved = dict(os.environ)
     course = Path(path).resolve().parents[2]  # source/<assignment>/<name>.ipynb
     if (course / "nbgrader_config.py").is_file():  # for the hidden tests' course lookup

@@ -188,7 +188,10 @@ def _attempt(r) -> dict:
 
 
 class Sandbox:
-    def __init__(self, job_dir: Path, limits: Limits, slot: int = 0, hidden=()):
+    def __init__(self, job_dir: Path, limits: Limits, slot: int = 0, hidden=(),
+                 files: dict | None = None):
+        """``files`` (name -> text) are put into the kernel's working folder, next to the
+        notebook, as a release folder holds them (``course_blocks.py``)."""
         self.limits = limits
         caps = isolation.capabilities()
         runtime, work = job_dir / "runtime", job_dir / "work"
@@ -216,7 +219,7 @@ class Sandbox:
             "private_disk": caps["namespaces"], "disk_bytes": limits.disk_mb * 2**20,
             "drop_capabilities": caps["namespaces"], "pid_namespace": caps["namespaces"],
             "output_chars": limits.output_chars, "max_request": limits.request_mb * 2**20,
-            "cmd_fd": cmd_r, "reply_fd": rep_w,
+            "cmd_fd": cmd_r, "reply_fd": rep_w, "files": dict(files or {}),
         }
         self.groups = SandboxGroups(caps["cgroups"], limits.memory_mb * 2**20, limits.processes)
         if "pids" not in self.groups.paths and not caps["root"]:

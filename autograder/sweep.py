@@ -13,10 +13,12 @@ from __future__ import annotations
 import hashlib
 import pickle
 
+from assignments.blocks import building_blocks
+
 from . import tasks as _tasks
 from .judging import TaskVerdict, evaluate_in_process, passed_message
 from .mutants import apply, reference_sources
-from .notebooks import exec_answers, reference_namespace
+from .notebooks import blocks_text, exec_answers, reference_namespace
 
 __all__ = ["sweep_reference", "sweep_mutants"]
 
@@ -66,6 +68,11 @@ def _seed_cases(assignment: str, seeds) -> dict:
 
 def _verdicts(assignment, namespace, cases_by_task, seeds) -> dict:
     """task id -> {seed: TaskVerdict} for one solution (the reference or a mutant)."""
+    with building_blocks(reference_namespace(assignment)):   # as the grader hands them
+        return _verdicts_with_blocks(assignment, namespace, cases_by_task, seeds)
+
+
+def _verdicts_with_blocks(assignment, namespace, cases_by_task, seeds) -> dict:
     module = _tasks.load(assignment)
     out = {}
     for tid, task in module.tasks.items():
@@ -86,7 +93,7 @@ def sweep_reference(assignment: str, seeds) -> dict:
     """(task id, seed) -> failure message, for every hidden case the reference fails."""
     seeds = list(seeds)
     cases = _seed_cases(assignment, seeds)
-    ns = exec_answers(reference_sources(assignment).items())
+    ns = exec_answers(reference_sources(assignment).items(), blocks=blocks_text(assignment))
     found = _verdicts(assignment, ns, cases, seeds)
     return {(tid, s): v.message for tid, by_seed in found.items() for s, v in by_seed.items()
             if not v.passed}
@@ -99,7 +106,7 @@ def sweep_mutants(assignment: str, seeds) -> dict:
     base = reference_sources(assignment)
     problems = {}
     for m in _tasks.load(assignment).mutants:
-        ns = exec_answers(apply(base, m).items())
+        ns = exec_answers(apply(base, m).items(), blocks=blocks_text(assignment))
         found = _verdicts(assignment, ns, cases, seeds)
         for s in seeds:
             failed = sorted(tid for tid, by_seed in found.items() if not by_seed[s].passed)

@@ -47,9 +47,14 @@ def main(argv=None) -> int:
 
     import numpy as np
 
-    from assignments import normalization as norm
-    from assignments.layers import affine_backward, affine_forward
+    import types
+
     from assignments.timing import best_time
+    from autograder.notebooks import reference_namespace
+
+    # notebook 5's answers (and notebook 3's affine layer), from their one home
+    norm = types.SimpleNamespace(**reference_namespace("05_batchnorm_dropout"))
+    affine_forward, affine_backward = norm.affine_forward, norm.affine_backward
 
     dtype = np.dtype(args.dtype)
     print(f"numpy {np.__version__}, {platform.machine()}, {os.cpu_count()} CPUs, {dtype}, "

@@ -695,13 +695,12 @@ def _nb3_cases() -> list[CorpusCase]:
     return [
         CorpusCase("nb3-reference", lambda nb: one(nb, "two_layer_net.ipynb"), NB3_FULL,
                    assignment="03_two_layer_net",
-                   what="the source solutions (the adapters swap in library layers)"),
+                   what="the source solutions (the adapters swap in the course's layers)"),
         CorpusCase("nb3-delegates", delegates, {**NB3_FULL, **{k: 0 for k in LAYERS}},
-                   {"delegated"},
-                   {k: "uses the course's reference `assignments.layers." for k in LAYERS},
+                   set(), {k: "" for k in LAYERS},
                    assignment="03_two_layer_net",
                    what="every layer handed to assignments.layers (import, alias, star, "
-                        "wrapper, importlib)"),
+                        "wrapper, importlib): the package holds no answer, nothing to hand to"),
     ]
 
 
@@ -792,21 +791,10 @@ _DEEP: list = []
 
 
 def _remove_deep():
-    """Remove the chains of folders without recursion (shutil.rmtree and os.walk recurse)."""
+    from conftest import remove_tree
+
     for top in _DEEP:
-        if not top.exists():
-            continue
-        path = top
-        while (path / "d").is_dir():
-            path = path / "d"
-        while True:
-            for entry in os.scandir(path):
-                if not entry.is_dir(follow_symlinks=False):
-                    os.unlink(entry.path)
-            os.rmdir(path)
-            if path == top:
-                break
-            path = path.parent
+        remove_tree(top)
 
 
 def _unreadable_file(folder: Path):

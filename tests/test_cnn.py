@@ -11,6 +11,15 @@ from assignments.gradcheck import (assert_gradients_close, check_model_gradients
 from assignments.notebooks import cnn, cnn_fast, cnn_model, cnn_plots
 from assignments.solver import Solver
 from assignments.stat_checks import verify_gaussian
+from course_answers import blocks_of
+
+
+@pytest.fixture(autouse=True)
+def earlier_answers():
+    """The library's notebook-6 code is made of notebooks 3 to 5's answers (the building
+    blocks, as notebook 6's course_blocks.py gives them)."""
+    with blocks_of("06_cnn") as answers:
+        yield answers
 
 CONV_SHAPES = [  # x shape, w shape, stride, pad
     ((2, 3, 7, 5), (4, 3, 3, 1), 2, 1),

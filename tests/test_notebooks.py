@@ -81,6 +81,23 @@ def test_release_is_in_sync_with_source(tmp_path):
                 f"release/{a}/{src.name} is out of date: run `course release {a}`")
 
 
+@pytest.mark.parametrize("assignment", course_assignments())
+def test_generated_copies_of_the_answers_are_fresh(assignment):
+    """course_blocks.py (source/ and release/) and the stored expected values of the visible
+    checks are generated from the answers' one home; a stale copy fails here."""
+    from autograder.answers import BLOCKS_FILE, blocks_module, stale_expected
+
+    text = blocks_module(assignment, ROOT)
+    for folder in ("source", "release"):
+        path = ROOT / folder / assignment / BLOCKS_FILE
+        if text is None:
+            assert not path.exists(), f"{path} is not needed: run `course release {assignment}`"
+        else:
+            assert path.exists() and path.read_text() == text, (
+                f"{folder}/{assignment}/{BLOCKS_FILE} is stale: run `course release {assignment}`")
+    assert stale_expected(assignment, ROOT) == [], f"run `course release {assignment}`"
+
+
 @pytest.mark.parametrize("assignment,name", NOTEBOOKS)
 def test_release_hides_solutions_and_hidden_tests(assignment, name):
     text = (ROOT / "release" / assignment / name).read_text()

@@ -1,21 +1,28 @@
-"""Notebook 4's library pieces: the reference update rules, schedules, the Gaussian mixture,
-the visible checks and adapters of assignments.notebooks.optimizers_init, and its pictures."""
+"""Notebook 4's pieces: its answers (update rules, init_weights, FullyConnectedNet: their one
+home is the source notebook) and the faster blocked rules of assignments.fast.optim against
+the plain formulas, schedules, the Gaussian mixture, the visible checks and adapters of
+assignments.notebooks.optimizers_init, and its pictures."""
 
 import copy
 
 import numpy as np
 import pytest
 
-from assignments import optim, schedules
+from assignments import schedules
+from assignments.fast import optim as fast
+from assignments.optim import sgd
 from assignments.cases import CheckFailed
 from assignments.data import make_gaussian_mixture
-from assignments.models import FullyConnectedNet
 from assignments.notebooks import optimizers_init as nb
 from assignments.notebooks import optimizers_init_network as network
 from assignments.notebooks import optimizers_init_plots as plots
-from assignments.weight_init import init_weights
+from course_answers import answers
 
-RULES = ["sgd", "sgd_momentum", "nesterov_momentum", "adagrad", "rmsprop", "adam"]
+NB4 = answers("04_optimizers_init")
+FullyConnectedNet, init_weights = NB4.FullyConnectedNet, NB4.init_weights
+ANSWERED = ("sgd_momentum", "rmsprop", "adam")          # the notebook's update-rule tasks
+RULE_FUNCS = {"sgd": sgd, **fast.RULES, **{f"notebook {n}": getattr(NB4, n) for n in ANSWERED}}
+RULES = sorted(RULE_FUNCS)
 
 
 # --------------------------------------------------------------------------
@@ -24,6 +31,7 @@ RULES = ["sgd", "sgd_momentum", "nesterov_momentum", "adagrad", "rmsprop", "adam
 
 def plain(name, w, dw, c):
     """The rules written the plain way (the notebook's formulas)."""
+    name = name.replace("notebook ", "")
     c = dict(c or {})
     zeros = np.zeros_like(w)
     if name == "sgd":
@@ -55,14 +63,14 @@ def plain(name, w, dw, c):
 
 
 @pytest.mark.parametrize("name", RULES)
-@pytest.mark.parametrize("shape", [(3,), (5, 7), (optim.BLOCK + 5,), (2, optim.BLOCK + 3)])
+@pytest.mark.parametrize("shape", [(3,), (5, 7), (fast.BLOCK + 5,), (2, fast.BLOCK + 3)])
 def test_reference_rules_match_the_plain_formulas_over_several_steps(name, shape):
     rng = np.random.default_rng(0)
     w = rng.normal(size=shape)
     a, b, ca, cb = w, w, None, None
     for _ in range(4):
         dw = rng.normal(size=shape)
-        a, ca = optim.RULES[name](a, dw, ca)
+        a, ca = RULE_FUNCS[name](a, dw, ca)
         b, cb = plain(name, b, dw, cb)
     np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
     for key, value in ca.items():
@@ -74,11 +82,11 @@ def test_reference_rules_are_pure_and_keep_float32(name):
     rng = np.random.default_rng(1)
     w = rng.normal(size=(4, 3)).astype(np.float32)
     dw = rng.normal(size=(4, 3)).astype(np.float32)
-    _, config = optim.RULES[name](w, dw, {"learning_rate": 0.1})
+    _, config = RULE_FUNCS[name](w, dw, {"learning_rate": 0.1})
     config = {k: (v.astype(np.float32) if isinstance(v, np.ndarray) else v)
               for k, v in config.items()}
     saved = copy.deepcopy((w, dw, config))
-    next_w, next_config = optim.RULES[name](w, dw, config)
+    next_w, next_config = RULE_FUNCS[name](w, dw, config)
     np.testing.assert_array_equal(w, saved[0])
     np.testing.assert_array_equal(dw, saved[1])
     assert set(config) == set(saved[2])
@@ -91,17 +99,17 @@ def test_reference_rules_are_pure_and_keep_float32(name):
 
 def test_reference_rules_refuse_mismatched_shapes_and_states():
     with pytest.raises(ValueError, match="same shape"):
-        optim.adam(np.zeros(3), np.zeros(4))
+        fast.adam(np.zeros(3), np.zeros(4))
     with pytest.raises(ValueError, match="velocity"):
-        optim.sgd_momentum(np.zeros(3), np.zeros(3), {"velocity": np.zeros(2)})
+        fast.sgd_momentum(np.zeros(3), np.zeros(3), {"velocity": np.zeros(2)})
     with pytest.raises(TypeError, match="config"):
-        optim.rmsprop(np.zeros(3), np.zeros(3), [("learning_rate", 1.0)])
+        fast.rmsprop(np.zeros(3), np.zeros(3), [("learning_rate", 1.0)])
 
 
 def test_reference_rules_accept_non_contiguous_parameters():
     rng = np.random.default_rng(2)
     w, dw = rng.normal(size=(6, 5)).T, rng.normal(size=(6, 5)).T
-    got, _ = optim.adam(w, dw, {"learning_rate": 0.1})
+    got, _ = fast.adam(w, dw, {"learning_rate": 0.1})
     want, _ = plain("adam", w, dw, {"learning_rate": 0.1})
     np.testing.assert_allclose(got, want, rtol=1e-12)
 
@@ -179,7 +187,7 @@ def test_gaussian_mixture_shapes_balance_and_means():
 
 @pytest.mark.parametrize("rule", list(nb.RULE_DEFAULTS))
 def test_visible_rule_checks_pass_the_library_rules(rule, capsys):
-    getattr(nb, f"check_{rule}")(optim.RULES[rule])
+    getattr(nb, f"check_{rule}")(getattr(NB4, rule))
     assert "passed 4 checks" in capsys.readouterr().out
 
 
@@ -263,15 +271,15 @@ def test_surfaces_gradients_match_numerical_ones():
 
 
 def test_descend_stops_when_a_rule_diverges():
-    path, diverged = plots.descend(optim.sgd, plots.SURFACES["rosenbrock"],
+    path, diverged = plots.descend(sgd, plots.SURFACES["rosenbrock"],
                                    {"learning_rate": 1.0}, 50)
     assert diverged and np.all(np.isfinite(path))
-    path, diverged = plots.descend(optim.sgd, plots.SURFACES["bowl"], {"learning_rate": 0.5}, 20)
+    path, diverged = plots.descend(sgd, plots.SURFACES["bowl"], {"learning_rate": 0.5}, 20)
     assert not diverged and path.shape == (21, 2)
 
 
 def test_sweep_heatmaps_and_trajectories_print_their_numbers(plt, capsys):
-    rules = {"sgd": optim.sgd, "adam": optim.adam}
+    rules = {"sgd": sgd, "adam": NB4.adam}
     lrs = np.logspace(-3, 0, 4)
     tables = {k: plots.lr_sweep(rules, s, lrs, 20) for k, s in plots.SURFACES.items()}
     assert all(t.shape == (2, 4) for t in tables.values())
@@ -285,10 +293,11 @@ def test_sweep_heatmaps_and_trajectories_print_their_numbers(plt, capsys):
 
 def test_activation_grid_and_gradient_norms_print_their_numbers(plt, capsys):
     X = np.random.default_rng(8).normal(size=(50, 20))
-    plots.plot_activation_grid(X, ["tanh", "relu"], {"xavier": ("xavier", None),
-                                                     "std 1": ("gaussian", 1.0)}, 3, 10)
+    acts = {"tanh": NB4.ACTIVATIONS["tanh"], "relu": NB4.ACTIVATIONS["relu"]}
+    plots.plot_activation_grid(X, acts, {"xavier": ("xavier", None),
+                                         "std 1": ("gaussian", 1.0)}, 3, 10, init_weights)
     norms = plots.gradient_norms_at_init(
-        {"relu he": dict(hidden_dims=[10] * 3, input_dim=20, num_classes=3)}, X,
+        FullyConnectedNet, {"relu he": dict(hidden_dims=[10] * 3, input_dim=20, num_classes=3)}, X,
         np.random.default_rng(9).integers(0, 3, 50))
     assert norms["relu he"].shape == (4,)
     plots.plot_gradient_norms(norms)

@@ -1,25 +1,13 @@
-"""Update rules: how a parameter moves, given its gradient.
+"""The update rules of notebook 4 computed with less memory traffic (instructor-only).
 
-The contract (every rule in this module follows it)::
+A second implementation of notebook 4's answers, kept on purpose because
+``benchmarks/optim.py`` shows what it earns (the answers' one home is the
+source notebook; ``tests/test_optimizers_init.py`` checks both against the
+plain formulas).  Like every answer, it is not part of what students install
+(``course student-edition``).
 
-    next_w, next_config = rule(w, dw, config)
-
-- ``w``: the current parameter array; ``dw``: the gradient of the loss with
-  respect to ``w``, same shape.
-- ``config``: a dict of hyperparameters (``learning_rate`` ...) and of the
-  rule's state (``velocity``, ``cache``, ``m``, ``v``, ``t``).  ``None``
-  means "all defaults"; missing keys get their defaults.  The keys are the
-  field's standard ones, so outside tests written for them apply unchanged.
-- The rule is *pure*: it returns a new array ``next_w`` (of ``w``'s dtype)
-  and a new dict ``next_config`` and changes nothing it was given, neither
-  ``w``, ``dw`` nor ``config`` nor the arrays inside ``config``.  State
-  lives in the returned config, so a step is easy to test, to repeat and to
-  checkpoint.
-
-The ``Solver`` keeps one config per parameter and feeds each step's returned
-config into the next step.  Notebook 3 uses plain SGD; notebook 4 asks you
-to write the rules with state; these are the course's reference copies,
-which later notebooks use.
+The rules follow the contract of ``assignments.optim`` (pure: ``next_w,
+next_config = rule(w, dw, config)``, state in the returned config).
 
 How they are computed
 ---------------------
@@ -38,19 +26,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["sgd", "sgd_momentum", "nesterov_momentum", "adagrad", "rmsprop", "adam",
-           "with_defaults", "RULES"]
+from ..optim import with_defaults
+
+__all__ = ["sgd_momentum", "nesterov_momentum", "adagrad", "rmsprop", "adam", "RULES"]
 
 # numbers per block: about 1 MB of float64 touched per block by Adam (w, dw, m, v, their
 # results and one scratch array), which fits the L2 cache of current x86 cores
 BLOCK = 1 << 14
-
-
-def with_defaults(config, **defaults) -> dict:
-    """A new dict: ``defaults`` overridden by ``config`` (which may be None)."""
-    if config is not None and not isinstance(config, dict):
-        raise TypeError(f"config must be a dict or None, got {type(config).__name__}")
-    return {**defaults, **(config or {})}
 
 
 def _check(w, dw):
@@ -84,18 +66,6 @@ def _blocks(n):
 def _new(shape, *arrays):
     """A fresh uninitialised array of the common dtype of ``arrays``."""
     return np.empty(shape, dtype=np.result_type(*arrays))
-
-
-def sgd(w, dw, config=None):
-    """Vanilla stochastic gradient descent: w - learning_rate * dw.
-
-    config: learning_rate (default 1e-2).
-    """
-    config = with_defaults(config, learning_rate=1e-2)
-    w, dw = _check(w, dw)
-    next_w = np.multiply(dw, -config["learning_rate"], dtype=np.result_type(w, dw))
-    next_w += w
-    return next_w, config
 
 
 def sgd_momentum(w, dw, config=None):
@@ -230,6 +200,6 @@ def adam(w, dw, config=None):
     return next_w, {**config, "m": next_m, "v": next_v, "t": t}
 
 
-# name -> rule, for experiments and for the Solver's update_rule="name"
-RULES = {"sgd": sgd, "sgd_momentum": sgd_momentum, "nesterov_momentum": nesterov_momentum,
+# name -> rule
+RULES = {"sgd_momentum": sgd_momentum, "nesterov_momentum": nesterov_momentum,
          "adagrad": adagrad, "rmsprop": rmsprop, "adam": adam}

@@ -1,11 +1,13 @@
 """Notebook 5 (batch norm, layer norm, dropout): visible checks of the layers.
 
-Every backward function is checked on caches built here with the library's
-reference forward pass (the caches are fixed by the contract in
-``assignments.normalization``), never on the student's forward: one broken
-function costs the points of one cell.  For the same reason the hidden
-block and the network run with the library's layers swapped in
-(``assignments.adapters.library_building_blocks``).
+Every backward function is checked on caches of the course's forward pass
+(the caches are fixed by the contract in ``assignments.normalization``),
+never on the student's forward: one broken function costs the points of one
+cell.  Those caches, and the expected outputs of the random cases, are the
+course's answers on the visible inputs, stored as data by `course release`
+(``assignments.expected``); the small cases are worked out by hand.  When
+graded, the hidden block and the network run with the course's layers
+swapped in (``assignments.adapters``).
 
 Randomness: a Generator cannot travel to the grader's sandbox, so cases
 that need one pass a seed to an adapter (``dropout_call`` here,
@@ -19,9 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import normalization as norm
 from ..cases import Case, CheckFailed, compare, library, run_cases, student
-from ..gradcheck import assert_gradients_close, eval_numerical_gradient_array
+from ..expected import Computed, Stored
 from ..stat_checks import verify_fraction
 
 __all__ = [
@@ -32,7 +33,7 @@ __all__ = [
     "check_dropout_forward", "check_dropout_backward", "dropout_call", "dropout_seeds",
     "DROPOUT_CALL", "verify_identity", "verify_dropout", "BN_OUTPUT", "LN_OUTPUT",
     "NORM_GRADS", "bn_forward_case", "ln_forward_case", "norm_backward_case",
-    "dropout_cases",
+    "dropout_cases", "norm_cache", "STORED",
 ]
 
 # output names, so that messages say "cache x_hat" or "next running_var"
@@ -42,22 +43,35 @@ LN_OUTPUT = ("out", _NORM_CACHE)
 NORM_GRADS = ("dx", "dgamma", "dbeta")
 
 
+STORED = Stored("05_batchnorm_dropout", {})
+
+
+def norm_cache(kind, x, gamma, eps=1e-5):
+    """How the course's forward pass makes the cache of x (beta 0; batch norm in train mode
+    from running averages 0 and 1)."""
+    zeros = np.zeros_like(gamma)
+    if kind == "batchnorm":
+        return Computed("batchnorm_forward", (x, gamma, zeros, zeros, zeros + 1, "train", eps))[1]
+    return Computed("layernorm_forward", (x, gamma, zeros, eps))[1]
+
+
 # --------------------------------------------------------------------------
 # batch normalization
 # --------------------------------------------------------------------------
 
 def bn_forward_case(label, x, gamma, beta, running_mean, running_var, mode="train", rtol=1e-6,
                     expected=None, **kwargs):
-    """A batchnorm_forward case; expected from the library unless given."""
+    """A batchnorm_forward case; expected: the course's answer (stored) unless given."""
     args = (x, gamma, beta, running_mean, running_var, mode)
     if expected is None:
-        expected = norm.batchnorm_forward(*args, **kwargs)
+        expected = STORED.value(f"batchnorm_forward: {label}",
+                                Computed("batchnorm_forward", args, kwargs))
     return Case(label, args, kwargs, expected=expected, output=BN_OUTPUT, rtol=rtol,
                 atol=1e-8 if x.dtype == np.float64 else 1e-5)
 
 
 def batchnorm_forward_cases():
-    """Visible cases for ``batchnorm_forward``: worked out by hand, then against the library."""
+    """Visible cases for ``batchnorm_forward``: worked out by hand, then the course's answer."""
     # feature 0 = (0, 0, 2, 2): mean 1, variance 1, x_hat = (-1, -1, 1, 1)
     # feature 1 = (1, 5, 1, 5): mean 3, variance 4 (std 2), x_hat = (-1, 1, -1, 1)
     # gamma = (2, 0.5), beta = (1, -1): out = gamma * x_hat + beta
@@ -99,52 +113,16 @@ def check_batchnorm_forward(fn):
     run_cases(fn, batchnorm_forward_cases())
 
 
-def _norm_forward(kind):
-    def forward(x, gamma, beta, eps):
-        if kind == "batchnorm":
-            return norm.batchnorm_forward(x, gamma, beta, np.zeros_like(gamma),
-                                          np.ones_like(gamma), "train", eps)[0]
-        return norm.layernorm_forward(x, gamma, beta, eps)[0]
-    return forward
-
-
-def _verify_norm_gradients(kind, expected=None, tol=1e-7):
-    """Check (dx, dgamma, dbeta) against numerical gradients of the library's forward
-    (and, if given, against ``expected``, e.g. the graph version)."""
-    forward = _norm_forward(kind)
-
-    def verify(out, case):
-        dout, cache = case.args
-        x, _, _, _, gamma, eps = cache
-        beta = np.zeros_like(gamma)     # beta does not enter the gradients
-        if not isinstance(out, (tuple, list)) or len(out) != 3:
-            raise CheckFailed("expected a tuple (dx, dgamma, dbeta)")
-        if expected is not None:
-            compare(out, expected, NORM_GRADS, rtol=1e-6, atol=1e-9, reveal=not case.hidden)
-        numeric = (
-            eval_numerical_gradient_array(lambda v: forward(v, gamma, beta, eps), x.copy(), dout),
-            eval_numerical_gradient_array(lambda v: forward(x, v, beta, eps), gamma.copy(), dout),
-            eval_numerical_gradient_array(lambda v: forward(x, gamma, v, eps), beta.copy(), dout))
-        for name, got, num in zip(NORM_GRADS, out, numeric):
-            assert_gradients_close(got, num, name, tol)
-    return verify
-
-
-def norm_backward_case(kind, label, dout, x, gamma, expected=None, numeric=False, eps=1e-5,
-                       rtol=1e-6):
-    """A case for a batch / layer norm backward pass on the library's cache of x."""
-    zeros = np.zeros_like(gamma)
-    if kind == "batchnorm":
-        _, cache, _ = norm.batchnorm_forward(x, gamma, zeros, zeros, np.ones_like(gamma),
-                                             "train", eps)
-        reference = norm.batchnorm_backward
-    else:
-        _, cache = norm.layernorm_forward(x, gamma, zeros, eps)
-        reference = norm.layernorm_backward
-    if numeric:
-        return Case(label, (dout, cache), verify=_verify_norm_gradients(kind, expected))
+def norm_backward_case(kind, label, dout, x, gamma, expected=None, eps=1e-5, rtol=1e-6,
+                       cache=None):
+    """A case for a batch / layer norm backward pass on the course's cache of x (stored, as
+    is the expected output, unless given: the hidden cases give both)."""
+    made = norm_cache(kind, x, gamma, eps)
+    if cache is None:
+        cache = STORED.value(f"{kind} cache: {label}", made)
     if expected is None:
-        expected = reference(dout, cache)
+        expected = STORED.value(f"{kind}_backward: {label}",
+                                Computed(f"{kind}_backward", (dout, made)))
     atol = 1e-9 if x.dtype == np.float64 else 1e-4
     return Case(label, (dout, cache), expected=expected, output=NORM_GRADS, rtol=rtol, atol=atol)
 
@@ -156,13 +134,12 @@ def _invariance_cases(kind):
     # batch norm: any gamma (one per feature, constant over the batch); layer norm needs
     # the same gamma for every feature, or dout * gamma is no longer constant along a row
     gamma = np.array([1.5, -0.5, 2.0]) if kind == "batchnorm" else np.full(3, 1.5)
+    x_hat = STORED.value(f"{kind} x_hat of the invariance cases",
+                         norm_cache(kind, x, gamma, 0.0)[1])
     if kind == "batchnorm":
-        _, (_, x_hat, *_), _ = norm.batchnorm_forward(x, gamma, 0 * gamma, 0 * gamma,
-                                                      1 + 0 * gamma, eps=0.0)
         dconst = np.tile(np.array([2.0, -1.0, 0.5]), (5, 1))
         what = "dout the same for every example"
     else:
-        _, (_, x_hat, *_) = norm.layernorm_forward(x, gamma, 0 * gamma, eps=0.0)
         dconst = np.tile(np.array([[2.0], [-1.0], [0.5], [1.0], [3.0]]), (1, 3))
         what = "gamma = 1.5 and dout the same for every feature of an example"
     # shifting all inputs of a group by one number, or scaling them, leaves x_hat
@@ -187,23 +164,20 @@ def batchnorm_backward_cases():
     gamma = rng.normal(size=4)
     dout = rng.normal(size=(6, 4))
     return _invariance_cases("batchnorm") + [
-        norm_backward_case("batchnorm", "6 x 4 random: against numerical gradients", dout, x,
-                           gamma, numeric=True),
+        norm_backward_case("batchnorm", "6 x 4 random", dout, x, gamma),
     ]
 
 
 def batchnorm_backward_alt_cases():
-    """Visible cases for ``batchnorm_backward_alt``: the same as the graph version, plus
-    agreement with the library's graph version."""
+    """Visible cases for ``batchnorm_backward_alt``: the same as the graph version, plus one
+    more random batch (the graph version's answer on it)."""
     rng = np.random.default_rng(54)
     x = rng.normal(size=(5, 7)) * 3 - 1
     gamma = rng.normal(size=7)
     dout = rng.normal(size=(5, 7))
-    _, cache, _ = norm.batchnorm_forward(x, gamma, 0 * gamma, 0 * gamma, 1 + 0 * gamma)
-    graph = norm.batchnorm_backward(dout, cache)
     return batchnorm_backward_cases() + [
-        norm_backward_case("batchnorm", "5 x 7 random: equal to the graph version and to "
-                           "numerical gradients", dout, x, gamma, expected=graph, numeric=True),
+        norm_backward_case("batchnorm", "5 x 7 random: equal to the graph version", dout, x,
+                           gamma),
     ]
 
 
@@ -223,7 +197,8 @@ def check_batchnorm_backward_alt(fn):
 
 def ln_forward_case(label, x, gamma, beta, expected=None, rtol=1e-6, **kwargs):
     if expected is None:
-        expected = norm.layernorm_forward(x, gamma, beta, **kwargs)
+        expected = STORED.value(f"layernorm_forward: {label}",
+                                Computed("layernorm_forward", (x, gamma, beta), kwargs))
     return Case(label, (x, gamma, beta), kwargs, expected=expected, output=LN_OUTPUT, rtol=rtol,
                 atol=1e-8 if x.dtype == np.float64 else 1e-5)
 
@@ -257,10 +232,9 @@ def layernorm_backward_cases():
     dout = rng.normal(size=(4, 6))
     x1 = rng.normal(size=(1, 5))
     return _invariance_cases("layernorm") + [
-        norm_backward_case("layernorm", "4 x 6 random: against numerical gradients", dout, x,
-                           gamma, numeric=True),
-        norm_backward_case("layernorm", "a batch of one: against numerical gradients",
-                           rng.normal(size=(1, 5)), x1, rng.normal(size=5), numeric=True),
+        norm_backward_case("layernorm", "4 x 6 random", dout, x, gamma),
+        norm_backward_case("layernorm", "a batch of one", rng.normal(size=(1, 5)), x1,
+                           rng.normal(size=5)),
     ]
 
 

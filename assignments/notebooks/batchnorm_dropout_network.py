@@ -1,15 +1,19 @@
 """Notebook 5: visible checks of the hidden block {affine - norm - activation - dropout}
-and of the network around it (both run with the library's layers swapped in), and the
-grader's recipe for the chosen hyperparameters."""
+and of the network around it, and the grader's recipe for the chosen hyperparameters.
+
+Expected values of the random cases are the course's answers on the visible inputs,
+stored as data by `course release` (``assignments.expected``); the hidden cases give
+theirs.  When graded, the block and the network run with the course's layers swapped in
+(``assignments.adapters``); in the student's notebook, with the student's."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import normalization as norm
 from ..adapters import library_building_blocks
 from ..cases import Case, CheckFailed, compare, library, run_cases, student
-from ..gradcheck import assert_gradients_close, eval_numerical_gradient_array, gradients_match
+from ..expected import Computed, Stored
+from ..gradcheck import gradients_match
 from ..recipes import Param, Recipe, grader_split
 
 __all__ = [
@@ -18,7 +22,7 @@ __all__ = [
     "hyperparameter_cases", "check_block_forward", "check_block_backward", "check_net_init",
     "check_net_loss", "check_hyperparameters", "random_net", "block_inputs", "floor_case",
     "block_forward_call", "block_backward_call", "block_forward_case", "block_backward_case",
-    "block_gradcheck_case", "init_case", "loss_case", "scores_case", "gradcheck_case",
+    "init_case", "recipe_accuracy", "loss_case", "scores_case", "gradcheck_case",
     "net_kwargs", "RECIPE", "TRAINING_DEFAULTS", "train_fc_net",
 ]
 
@@ -27,8 +31,11 @@ BLOCK_OUTPUT = ("out", ("cache", ("normalization", "activation", "affine_cache",
                                   "activation_cache", "dropout_cache")), "next_state")
 
 
+STORED = Stored("05_batchnorm_dropout", {})
+
+
 # --------------------------------------------------------------------------
-# the hidden block: run with the library's layers
+# the hidden block: run with the course's layers when graded
 # --------------------------------------------------------------------------
 
 def _rng(seed):
@@ -37,13 +44,13 @@ def _rng(seed):
 
 def block_forward_call(fn, x, params, state, normalization, keep_prob, mode, seed,
                        activation="relu"):
-    """``fn(...)`` with rng = default_rng(seed), the library's layers swapped in."""
+    """``fn(...)`` with rng = default_rng(seed), the building blocks swapped in."""
     with library_building_blocks(fn):
         return fn(x, params, state, normalization, keep_prob, mode, _rng(seed), activation)
 
 
 def block_backward_call(fn, dout, cache):
-    """``fn(dout, cache)`` with the library's layers swapped in."""
+    """``fn(dout, cache)`` with the building blocks swapped in."""
     with library_building_blocks(fn):
         return fn(dout, cache)
 
@@ -70,10 +77,13 @@ def block_inputs(rng, shape, hidden, normalization, scale=1.0, dtype=np.float64)
 
 def block_forward_case(label, x, params, state, normalization, keep_prob, mode, seed,
                        activation="relu", forward=None):
-    """A hidden_block_forward case; expected from ``forward`` (default: the library's)."""
+    """A hidden_block_forward case; expected from ``forward`` (the hidden cases give the
+    course's), else the course's answer stored."""
     args = (x, params, state, normalization, keep_prob, mode, seed, activation)
-    if forward is None:   # the library's own function needs no swapping
-        expected = norm.hidden_block_forward(*args[:6], _rng(seed), activation)
+    if forward is None:
+        expected = STORED.value(f"hidden_block_forward: {label}",
+                                Computed(_BLOCK_FWD.name, (student("hidden_block_forward"),
+                                                            *args)))
     else:
         expected = block_forward_call(forward, *args)
     return Case(label, (student("hidden_block_forward"), *args), call=_BLOCK_FWD,
@@ -81,46 +91,23 @@ def block_forward_case(label, x, params, state, normalization, keep_prob, mode, 
 
 
 def block_backward_case(label, x, params, state, normalization, keep_prob, seed, dout_seed,
-                        activation="relu", backward=None):
-    """A hidden_block_backward case on the library's cache of a train-mode forward pass."""
-    out, cache, _ = norm.hidden_block_forward(x, params, state, normalization, keep_prob,
-                                              "train", _rng(seed), activation)
-    dout = np.random.default_rng(dout_seed).normal(size=out.shape)
-    expected = (norm.hidden_block_backward(dout, cache) if backward is None
-                else block_backward_call(backward, dout, cache))
+                        activation="relu", forward=None, backward=None):
+    """A hidden_block_backward case on the course's cache of a train-mode forward pass
+    (``forward`` / ``backward``: the course's, given by the hidden cases; else stored)."""
+    made = Computed(_BLOCK_FWD.name, (student("hidden_block_forward"), x, params, state,
+                                      normalization, keep_prob, "train", seed, activation))[1]
+    dout = np.random.default_rng(dout_seed).normal(size=(x.shape[0], params["W"].shape[1]))
+    if backward is None:
+        cache = STORED.value(f"hidden_block cache: {label}", made)
+        expected = STORED.value(f"hidden_block_backward: {label}",
+                                Computed(_BLOCK_BWD.name, (student("hidden_block_backward"),
+                                                            dout, made)))
+    else:
+        cache = block_forward_call(forward, x, params, state, normalization, keep_prob,
+                                   "train", seed, activation)[1]
+        expected = block_backward_call(backward, dout, cache)
     return Case(label, (student("hidden_block_backward"), dout, cache), call=_BLOCK_BWD,
                 expected=expected, output=("dx", "grads"))
-
-
-def block_gradcheck_case(label, x, params, state, normalization, keep_prob, seed):
-    """hidden_block_backward against numerical gradients of the library's forward pass
-    (dropout's mask fixed by the seed)."""
-    out, cache, _ = norm.hidden_block_forward(x, params, state, normalization, keep_prob,
-                                              "train", _rng(seed))
-    dout = np.random.default_rng(seed + 1).normal(size=out.shape)
-
-    def f(**changed):
-        p = {**params, **{k: v for k, v in changed.items() if k != "x"}}
-        return norm.hidden_block_forward(changed.get("x", x), p, state, normalization,
-                                         keep_prob, "train", _rng(seed))[0]
-
-    def verify(output, case):
-        if not isinstance(output, (tuple, list)) or len(output) != 2:
-            raise CheckFailed("expected a tuple (dx, grads)")
-        dx, grads = output
-        assert_gradients_close(dx, eval_numerical_gradient_array(lambda v: f(x=v), x.copy(),
-                                                                 dout), "dx", 1e-6)
-        if not isinstance(grads, dict):
-            raise CheckFailed(f"grads must be a dict, got {type(grads).__name__}")
-        for name in params:
-            if name not in grads:
-                raise CheckFailed(f"grads has no entry {name!r}; its keys must match params")
-            num = eval_numerical_gradient_array(lambda v: f(**{name: v}), params[name].copy(),
-                                                dout)
-            assert_gradients_close(grads[name], num, f"grads[{name!r}]", 1e-6)
-
-    return Case(label, (student("hidden_block_backward"), dout, cache), call=_BLOCK_BWD,
-                verify=verify)
 
 
 def block_forward_cases():
@@ -146,25 +133,25 @@ def block_backward_cases():
                                    ("batch norm, dropout (keep_prob 0.6)", "batchnorm", 0.6),
                                    ("layer norm, dropout (keep_prob 0.75)", "layernorm", 0.75)):
         x, params, state = block_inputs(rng, (5, 2, 3), 4, norm_kind, scale=2.0)
-        cases.append(block_gradcheck_case(f"x (5, 2, 3), 4 units, {label}: numerical gradients",
-                                          x, params, state, norm_kind, keep, 63))
+        cases.append(block_backward_case(f"x (5, 2, 3), 4 units, {label}", x, params, state,
+                                         norm_kind, keep, 63, 64))
     return cases
 
 
 def check_block_forward(fn):
-    """Check ``hidden_block_forward`` (run with the library's layers)."""
+    """Check ``hidden_block_forward``."""
     run_cases(None, block_forward_cases(), name="hidden_block_forward",
               namespace={"hidden_block_forward": fn})
 
 
 def check_block_backward(fn):
-    """Check ``hidden_block_backward`` (run with the library's layers)."""
+    """Check ``hidden_block_backward``."""
     run_cases(None, block_backward_cases(), name="hidden_block_backward",
               namespace={"hidden_block_backward": fn})
 
 
 # --------------------------------------------------------------------------
-# the network (run through assignments.adapters, with the library's blocks)
+# the network (run through assignments.adapters, with the course's layers when graded)
 # --------------------------------------------------------------------------
 
 NET = student("FullyConnectedNet")
@@ -178,13 +165,21 @@ def net_kwargs(input_dim, num_classes, normalization=None, keep_prob=1.0, reg=0.
             "keep_prob": keep_prob}
 
 
+def _expected(adapter, label, reference, *args):
+    """``adapters.<adapter>(reference, *args)`` (the hidden cases give the course's class),
+    else the course's answer on the visible inputs, stored."""
+    if reference is not None:
+        from .. import adapters
+
+        return getattr(adapters, adapter)(reference, *args)
+    return STORED.value(f"{adapter}: {label}", Computed(f"assignments.adapters:{adapter}",
+                                                        (NET, *args)))
+
+
 def init_case(label, hidden_dims, kwargs, seeds=(0,), reference=None):
     """params and state of the network as built with the given seeds, exactly."""
-    from ..adapters import model_init
-    from ..models import FullyConnectedNet
-
     args = (list(hidden_dims),)
-    expected = model_init(reference or FullyConnectedNet, args, kwargs, seeds)
+    expected = _expected("model_init", label, reference, args, kwargs, seeds)
 
     def verify(out, case):
         if not isinstance(out, (list, tuple)) or len(out) != len(expected):
@@ -210,25 +205,20 @@ def net_init_cases():
     ]
 
 
-def _reference_run(adapter, reference, *args, **kwargs):
-    from .. import adapters
-    from ..models import FullyConnectedNet
-
-    return getattr(adapters, adapter)(reference or FullyConnectedNet, *args, **kwargs)
-
-
 def gradcheck_case(label, hidden_dims, kwargs, params, state, X, y, seed, reference=None):
     args = (list(hidden_dims),)
-    loss = _reference_run("model_loss", reference, args, kwargs, params, X, y, state, seed)[0]
+    loss = _expected("model_loss", label, reference, args, kwargs, params, X, y, state,
+                     seed)[0]
     return Case(label, (NET, args, kwargs, params, X, y, state, seed),
                 call=library("assignments.adapters:model_gradcheck"),
                 verify=gradients_match(loss))
 
 
 def loss_case(label, hidden_dims, kwargs, params, state, X, y, seed, reference=None):
-    """(loss, grads, next state) in train mode, exactly as the reference network gives them."""
+    """(loss, grads, next state) in train mode, exactly as the course's network gives them."""
     args = (list(hidden_dims),)
-    expected = _reference_run("model_loss", reference, args, kwargs, params, X, y, state, seed)
+    expected = _expected("model_loss", label, reference, args, kwargs, params, X, y, state,
+                         seed)
     return Case(label, (NET, args, kwargs, params, X, y, state, seed),
                 call=library("assignments.adapters:model_loss"), expected=expected,
                 output=("loss", "grads", "state"))
@@ -236,8 +226,8 @@ def loss_case(label, hidden_dims, kwargs, params, state, X, y, seed, reference=N
 
 def scores_case(label, hidden_dims, kwargs, params, state, X, mode, seed, reference=None):
     args = (list(hidden_dims),)
-    expected = _reference_run("model_scores", reference, args, kwargs, params, X, state, mode,
-                              seed)
+    expected = _expected("model_scores", label, reference, args, kwargs, params, X, state,
+                         mode, seed)
     return Case(label, (NET, args, kwargs, params, X, state, mode, seed),
                 call=library("assignments.adapters:model_scores"), expected=expected,
                 output="scores")
@@ -283,7 +273,7 @@ def net_loss_cases():
 
 
 def check_net_init(cls):
-    """Check ``FullyConnectedNet.__init__`` (params and state, with the library's init)."""
+    """Check ``FullyConnectedNet.__init__`` (params and state)."""
     run_cases(None, net_init_cases(), name="FullyConnectedNet.__init__",
               namespace={"FullyConnectedNet": cls})
 
@@ -302,7 +292,7 @@ def check_net_loss(cls):
 TRAINING_DEFAULTS = {"num_hidden_layers": 2, "batch_size": 100, "lr_decay": 0.95}
 
 
-# How the grader judges the chosen hyperparameters: it trains the library's
+# How the grader judges the chosen hyperparameters: it trains the course's
 # FullyConnectedNet (Adam, He init, float32) with them on a fixed split of
 # the bundled data, width and epochs capped to keep it fast, and requires
 # this validation accuracy.
@@ -318,16 +308,14 @@ RECIPE = Recipe(
     fixed=TRAINING_DEFAULTS, seed=2027)
 
 
-def train_fc_net(settings, data, seed=0, net_cls=None, progress=False):
-    """Train a FullyConnectedNet with a recipe's settings; returns (solver, net).
+def train_fc_net(settings, data, *, net_cls, update_rule, seed=0, progress=False):
+    """Train ``net_cls`` (a FullyConnectedNet: yours) with a recipe's settings and
+    ``update_rule`` (Adam: notebook 4's, from course_blocks); returns (solver, net).
 
-    Adam, He initialization, ``num_hidden_layers`` hidden layers of
-    ``hidden_dim`` units, float32.  ``net_cls`` defaults to the library's.
+    He initialization, ``num_hidden_layers`` hidden layers of ``hidden_dim`` units, float32.
     """
-    from ..models import FullyConnectedNet
     from ..solver import Solver
 
-    net_cls = net_cls or FullyConnectedNet
     D = int(np.prod(data["X_train"].shape[1:]))
     C = int(max(np.max(data["y_train"]), np.max(data["y_val"]))) + 1
     net = net_cls([int(settings["hidden_dim"])] * int(settings["num_hidden_layers"]),
@@ -335,15 +323,21 @@ def train_fc_net(settings, data, seed=0, net_cls=None, progress=False):
                   normalization=settings["normalization"],
                   keep_prob=float(settings["keep_prob"]), dtype=np.float32,
                   rng=np.random.default_rng(seed))
-    solver = Solver(net, data, rng=np.random.default_rng(seed + 1), update_rule="adam",
+    solver = Solver(net, data, rng=np.random.default_rng(seed + 1), update_rule=update_rule,
                     optim_config={"learning_rate": float(settings["learning_rate"])},
                     lr_decay=settings["lr_decay"], batch_size=int(settings["batch_size"]),
                     num_epochs=int(settings["num_epochs"]), progress=progress).train()
     return solver, net
 
 
-def _recipe_accuracy(settings, data) -> float:
-    return train_fc_net(settings, data)[0].best_val_acc
+def recipe_accuracy(blocks, settings, data) -> float:
+    """The grader's recipe: the course's network (``blocks``) trained with ``settings``."""
+    from ..adapters import building_blocks
+
+    with building_blocks(blocks), library_building_blocks(blocks["FullyConnectedNet"]):
+        solver, _ = train_fc_net(settings, data, net_cls=blocks["FullyConnectedNet"],
+                                 update_rule=blocks["adam"])
+    return solver.best_val_acc
 
 
 def hyperparameter_cases():
@@ -351,9 +345,12 @@ def hyperparameter_cases():
     return [RECIPE.format_case(label="the dict of chosen hyperparameters")]
 
 
-def floor_case():
-    """Hidden case: the library's network trained with the chosen values clears the floor."""
-    return RECIPE.floor_case(_recipe_accuracy)
+def floor_case(blocks):
+    """Hidden case: the course's network (in ``blocks``) trained with the chosen values
+    clears the floor."""
+    import functools
+
+    return RECIPE.floor_case(functools.partial(recipe_accuracy, blocks))
 
 
 def check_hyperparameters(fn):

@@ -2,7 +2,7 @@
 
 Every plotting function here also prints the numbers its picture shows.
 The measurements work on any model that follows the model protocol and
-names its parameters as ``assignments.models.FullyConnectedNet`` does
+names its parameters as notebook 5's FullyConnectedNet does
 (``W1``, ``b1``, ``gamma1``, ``beta1``, ... and ``running_mean1``, ...).
 
 - ``WeightRecorder``: a model wrapper that records chosen weights at every step.
@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..layers import affine_forward
 from ..models import BLOCK_PARAMS, BLOCK_STATE, layer_entries
-from ..normalization import hidden_block_forward
 from ..solver import call_loss
 from ..vis import legend_below
 
@@ -107,12 +105,13 @@ def _num_layers(model) -> int:
     return sum(1 for k in model.params if k.startswith("W"))
 
 
-def normalization_inputs(model, X, mode="test", rng=None, state=None):
+def normalization_inputs(model, X, affine_forward, hidden_block_forward, mode="test", rng=None,
+                         state=None):
     """The normalization layers' inputs: the affine output of every hidden block.
 
-    Runs the model's hidden blocks (the library's ``hidden_block_forward``)
-    in ``mode``; returns a list of arrays (N, H_i), one per hidden block.
-    ``state`` overrides the model's running averages.
+    Runs the model's hidden blocks (``hidden_block_forward``: yours) in ``mode``;
+    returns a list of arrays (N, H_i), one per hidden block.  ``state``
+    overrides the model's running averages.
     """
     state = model.state if state is None else state
     h, out = X, []
@@ -124,8 +123,9 @@ def normalization_inputs(model, X, mode="test", rng=None, state=None):
     return out
 
 
-def recalibrate_batchnorm(model, X, batch_size=1000):
-    """Batch norm's running averages re-estimated with dropout switched off.
+def recalibrate_batchnorm(model, X, affine_forward, hidden_block_forward, batch_size=1000):
+    """Batch norm's running averages re-estimated with dropout switched off (the layers
+    given: yours).
 
     Layer by layer, the exact mean and (biased) variance over all of X of
     what each batch-norm layer receives when the layers below it run in
@@ -153,11 +153,9 @@ def softmax(scores):
     return p / p.sum(axis=1, keepdims=True)
 
 
-def accuracy_and_loss(model, X, y, state=None):
-    """(accuracy, softmax loss) of the model's test-mode scores on X, optionally with
+def accuracy_and_loss(model, X, y, softmax_loss, state=None):
+    """(accuracy, ``softmax_loss``) of the model's test-mode scores on X, optionally with
     another ``state`` (e.g. re-estimated running averages); the model is left as it was."""
-    from ..layers import softmax_loss
-
     saved = model.state
     if state is not None:
         model.state = state

@@ -6,8 +6,8 @@ several times, feeding each returned config into the next call as the
 (changed inputs, a float32 parameter coming back as float64).  The weight
 initialization is checked through ``init_from_seed``, which hands the
 student's function a fresh Generator of a given seed: the task fixes the
-draw order, so the result must equal the reference drawn from the same
-state.  The network's checks and the grader's recipe live in
+draw order, so the result must equal the course's answer drawn from the
+same state (stored as data by `course release`, ``assignments.expected``).  The network's checks and the grader's recipe live in
 ``optimizers_init_network``, the pictures in ``optimizers_init_plots``.
 """
 
@@ -18,6 +18,7 @@ import copy
 import numpy as np
 
 from ..cases import Case, CheckFailed, compare, library, run_cases, student
+from ..expected import Computed, Stored
 
 __all__ = [
     "run_steps", "init_from_seed", "rule_cases", "init_weights_cases", "check_sgd_momentum",
@@ -215,7 +216,33 @@ def rule_cases(rule):
                    np.zeros(1), dws3, config3, three),
         steps_case("config None: every default", rule, w, [dw], None, default),
         float32,
-    ]
+    ] + _epsilon_cases(rule)
+
+
+def _epsilon_cases(rule):
+    """Where epsilon goes, with an epsilon as large as the root it is added to: w = 0,
+    dw = 1, learning rate 1, epsilon 1 (outside the root: 1 / (1 + 1); inside it, or added
+    to the uncorrected root with a corrected learning rate, the step differs)."""
+    if rule == "adagrad":
+        # cache = 1: step = 1 / (sqrt(1) + 1) = 0.5  (inside the root: 1 / sqrt(2) = 0.707)
+        config = {"learning_rate": 1.0, "epsilon": 1.0}
+        after = {**config, "cache": np.array([1.0])}
+    elif rule == "rmsprop":
+        # decay 0.5: cache = 0.5, step = 1 / (sqrt(0.5) + 1) = 0.586  (inside: 0.816)
+        config = {"learning_rate": 1.0, "decay_rate": 0.5, "epsilon": 1.0}
+        after = {**config, "cache": np.array([0.5])}
+    elif rule == "adam":
+        # beta1 = beta2 = 0.5: m = 0.5, v = 0.5, m_hat = 1, v_hat = 1, step = 1 / (1 + 1) = 0.5
+        # (epsilon inside the root: 0.707; the "efficient" form with a corrected learning
+        # rate sqrt(1 - beta2) / (1 - beta1) and epsilon added to sqrt(v): 0.414)
+        config = {"learning_rate": 1.0, "beta1": 0.5, "beta2": 0.5, "epsilon": 1.0}
+        after = {**config, "m": np.array([0.5]), "v": np.array([0.5]), "t": 1}
+    else:
+        return []
+    step = 0.5 if rule != "rmsprop" else 1.0 / (np.sqrt(0.5) + 1.0)
+    return [steps_case("epsilon 1, as large as the root: epsilon is added to the root "
+                       "(of the corrected average, for Adam)", rule, np.zeros(1),
+                       [np.array([1.0])], config, (_history([-step]), after))]
 
 
 def _check_rule(rule, fn):
@@ -322,28 +349,35 @@ def verify_init(expected, fan_in, fan_out, scheme, scale=None, dtype="float64"):
     return verify
 
 
-def init_case(label, fan_in, fan_out, scheme, seed, scale=None, dtype="float64"):
-    """A case for ``init_weights``; the expected matrix is computed here, by the formula."""
-    if scheme == "constant":
-        expected = np.full((fan_in, fan_out), 0.0 if scale is None else scale)
-    else:
-        std = expected_std(fan_in, scheme, scale)
-        expected = np.random.default_rng(seed).standard_normal((fan_in, fan_out)) * std
+INIT_FROM_SEED = library("assignments.notebooks.optimizers_init:init_from_seed")
+
+
+def init_case(label, fan_in, fan_out, scheme, seed, scale=None, dtype="float64", *, expected):
+    """A case for ``init_weights``; ``expected`` is the course's answer from the same seed."""
     return Case(label, (student("init_weights"), fan_in, fan_out, scheme, seed, scale, dtype),
-                call=library("assignments.notebooks.optimizers_init:init_from_seed"),
+                call=INIT_FROM_SEED,
                 verify=verify_init(expected, fan_in, fan_out, scheme, scale, dtype))
+
+
+# label, fan_in, fan_out, scheme, seed, scale, dtype
+VISIBLE_INIT = [
+    ("constant 0 (scale None), 3 x 4", 3, 4, "constant", 0, None, "float64"),
+    ("constant 0.5, 2 x 5, float32", 2, 5, "constant", 0, 0.5, "float32"),
+    ("gaussian with std 0.01, 100 x 50", 100, 50, "gaussian", 1, 0.01, "float64"),
+    ("xavier, fan_in 400, fan_out 30: std 1/20", 400, 30, "xavier", 2, None, "float64"),
+    ("he, fan_in 50, fan_out 200: std 0.2", 50, 200, "he", 3, None, "float64"),
+    ("he, 30 x 20, float32", 30, 20, "he", 4, None, "float32"),
+]
+STORED = Stored("04_optimizers_init", {
+    f"init_weights: {label}": Computed("assignments.notebooks.optimizers_init:init_from_seed",
+                                       (student("init_weights"), *rest))
+    for label, *rest in VISIBLE_INIT})
 
 
 def init_weights_cases():
     """Visible cases for ``init_weights(fan_in, fan_out, scheme, rng, scale, dtype)``."""
-    return [
-        init_case("constant 0 (scale None), 3 x 4", 3, 4, "constant", 0),
-        init_case("constant 0.5, 2 x 5, float32", 2, 5, "constant", 0, 0.5, "float32"),
-        init_case("gaussian with std 0.01, 100 x 50", 100, 50, "gaussian", 1, 0.01),
-        init_case("xavier, fan_in 400, fan_out 30: std 1/20", 400, 30, "xavier", 2),
-        init_case("he, fan_in 50, fan_out 200: std 0.2", 50, 200, "he", 3),
-        init_case("he, 30 x 20, float32", 30, 20, "he", 4, None, "float32"),
-    ]
+    return [init_case(label, *rest, expected=STORED[f"init_weights: {label}"])
+            for label, *rest in VISIBLE_INIT]
 
 
 def check_init_weights(fn):

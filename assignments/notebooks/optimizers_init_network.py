@@ -1,6 +1,10 @@
 """Notebook 4: visible checks of ``FullyConnectedNet`` (run through the generic adapters of
 ``assignments.adapters``, with the dtype given by name so that cases stay plain data) and
-the grader's recipe for the chosen hyperparameters."""
+the grader's recipe for the chosen hyperparameters.
+
+The parameters a network must build from a seed are the course's answer built from the
+same seed, stored as data by `course release` (``assignments.expected``); scores, losses
+and gradients are worked out by hand or checked against numerical gradients."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import numpy as np
 
 from .. import adapters
 from ..cases import Case, CheckFailed, compare, library, run_cases, student
+from ..expected import Computed, Stored
 from ..gradcheck import gradients_match
 from ..recipes import Param, Recipe, grader_split
 from .optimizers_init import _dtype
@@ -65,10 +70,8 @@ def net_kwargs(dims, activation="relu", init="he", weight_scale=None, reg=0.0,
     return kwargs
 
 
-def _reference_params(kwargs, seed, cls=None):
-    """The parameters the task asks for: ``cls`` (default the library's network) built."""
-    if cls is None:
-        from ..models import FullyConnectedNet as cls
+def reference_params(cls, kwargs, seed):
+    """The parameters ``cls`` (the course's answer) builds from ``seed``."""
     return adapters.model_init(cls, (), _kwargs(kwargs), [seed])[0][0]
 
 
@@ -108,24 +111,31 @@ def verify_net_init(expected, dtype):
     return verify
 
 
-def net_init_case(label, kwargs, seed, expected=None):
-    """A case for ``FullyConnectedNet.__init__``: built with seeds (seed, seed, seed + 1)."""
-    if expected is None:
-        expected = _reference_params(kwargs, seed)
+def net_init_case(label, kwargs, seed, expected):
+    """A case for ``FullyConnectedNet.__init__``: built with seeds (seed, seed, seed + 1);
+    ``expected``: the course's answer's parameters from ``seed``."""
     return Case(label, (NET, kwargs, [seed, seed, seed + 1]),
                 call=library("assignments.notebooks.optimizers_init_network:net_init"),
                 verify=verify_net_init(expected, kwargs.get("dtype", "float64")))
 
 
+VISIBLE_INIT = [   # label, constructor keywords, seed
+    ("3 layers [20, 15, 10, 5], he", net_kwargs([20, 15, 10, 5]), 0),
+    ("2 layers [12, 30, 3], xavier, float32",
+     net_kwargs([12, 30, 3], init="xavier", dtype="float32"), 1),
+    ("no hidden layer [8, 4], gaussian std 0.1",
+     net_kwargs([8, 4], init="gaussian", weight_scale=0.1), 2),
+]
+STORED = Stored("04_optimizers_init", {
+    f"FullyConnectedNet: {label}": Computed(
+        "assignments.notebooks.optimizers_init_network:reference_params", (NET, kwargs, seed))
+    for label, kwargs, seed in VISIBLE_INIT})
+
+
 def fc_init_cases():
     """Visible cases for ``FullyConnectedNet.__init__``."""
-    return [
-        net_init_case("3 layers [20, 15, 10, 5], he", net_kwargs([20, 15, 10, 5]), 0),
-        net_init_case("2 layers [12, 30, 3], xavier, float32",
-                      net_kwargs([12, 30, 3], init="xavier", dtype="float32"), 1),
-        net_init_case("no hidden layer [8, 4], gaussian std 0.1",
-                      net_kwargs([8, 4], init="gaussian", weight_scale=0.1), 2),
-    ]
+    return [net_init_case(label, kwargs, seed, STORED[f"FullyConnectedNet: {label}"])
+            for label, kwargs, seed in VISIBLE_INIT]
 
 
 def check_fc_init(cls):
@@ -204,7 +214,7 @@ def fc_loss_cases():
 
 
 def check_fc_loss(cls):
-    """Check ``FullyConnectedNet.loss`` (scores, loss, gradients) with the library's layers."""
+    """Check ``FullyConnectedNet.loss`` (scores, loss, gradients)."""
     run_cases(None, fc_loss_cases(), name="FullyConnectedNet.loss",
               namespace={"FullyConnectedNet": cls})
 
@@ -218,7 +228,7 @@ TRAINING_DEFAULTS = {"batch_size": 100, "lr_decay": 0.9}
 
 
 # How the grader judges the chosen hyperparameters: it trains the course's
-# reference FullyConnectedNet with them on a fixed split of the bundled data,
+# FullyConnectedNet (its answer) with them on a fixed split of the bundled data,
 # with the network's size and the epochs capped, and requires this accuracy.
 RECIPE = Recipe(
     name="fully connected net",
@@ -235,21 +245,22 @@ RECIPE = Recipe(
     fixed=TRAINING_DEFAULTS, seed=2026)
 
 
-def train_fc_net(net_cls, settings, data) -> float:
+def train_fc_net(net_cls, settings, data, blocks) -> float:
     """Best validation accuracy of ``net_cls`` trained with a recipe's settings.
 
     The network has ``num_layers`` layers (``num_layers - 1`` hidden layers of
-    ``hidden_dim`` ReLU units); the update rule is the library's.
+    ``hidden_dim`` ReLU units); ``blocks`` (the course's answers: layers, update
+    rules) are swapped in, and the update rule is the one of that name among them.
     """
     from ..solver import Solver
 
     D = int(np.prod(data["X_train"].shape[1:]))
     hidden = [int(settings["hidden_dim"])] * (int(settings["num_layers"]) - 1)
-    with adapters.library_building_blocks(net_cls):
+    with adapters.building_blocks(blocks), adapters.library_building_blocks(net_cls):
         net = net_cls(hidden, input_dim=D, num_classes=10, init=settings["init"],
                       reg=float(settings["reg"]), rng=np.random.default_rng(0))
         solver = Solver(net, data, rng=np.random.default_rng(1),
-                        update_rule=settings["update_rule"],
+                        update_rule=blocks[settings["update_rule"]],
                         optim_config={"learning_rate": float(settings["learning_rate"])},
                         lr_decay=settings["lr_decay"], batch_size=settings["batch_size"],
                         num_epochs=int(settings["num_epochs"]), progress=False).train()

@@ -13,11 +13,8 @@ from typing import Callable
 
 import numpy as np
 
-from .. import layers
-from ..models import FullyConnectedNet
 from ..monitor import line_style
 from ..vis import legend_below
-from ..weight_init import init_weights
 
 __all__ = ["Surface", "SURFACES", "descend", "plot_trajectories", "lr_sweep",
            "best_learning_rates",
@@ -220,13 +217,14 @@ def plot_lr_heatmaps(tables, rule_names, learning_rates, steps, good=1e-3):
 # activations and gradients of deep nets at initialization
 # --------------------------------------------------------------------------
 
-def layer_activations(X, activation, init, num_layers, hidden_dim, rng, weight_scale=None):
+def layer_activations(X, forward, init_weights, init, num_layers, hidden_dim, rng,
+                      weight_scale=None):
     """Outputs of each of ``num_layers`` {affine - activation} layers at initialization.
 
-    Biases are 0; weights come from ``init_weights(fan_in, hidden_dim, init,
-    rng, weight_scale)``.  Returns a list of (N, hidden_dim) arrays.
+    ``forward`` is the activation's forward function; biases are 0; weights come
+    from ``init_weights(fan_in, hidden_dim, init, rng, weight_scale)`` (yours).
+    Returns a list of (N, hidden_dim) arrays.
     """
-    forward, _ = layers.ACTIVATIONS[activation]
     h, out = X.reshape(len(X), -1), []
     for _ in range(num_layers):
         W = init_weights(h.shape[1], hidden_dim, init, rng, weight_scale)
@@ -244,10 +242,12 @@ def _saturation(activation, a):
     return float(np.mean(a <= 0))
 
 
-def plot_activation_grid(X, activations, inits, num_layers, hidden_dim, seed=0):
+def plot_activation_grid(X, activations, inits, num_layers, hidden_dim, init_weights, seed=0):
     """Histograms of every layer's outputs, one panel per (activation, init).
 
-    ``inits`` maps a column title to (init scheme, weight_scale).  ReLU panels
+    ``activations`` maps a name ("sigmoid", "tanh", "relu") to its (forward,
+    backward) pair; ``inits`` maps a column title to (init scheme, weight_scale);
+    ``init_weights`` is yours.  ReLU panels
     leave out the outputs that are exactly 0 (about half of them, a spike that
     would flatten everything else) and show the positive ones up to the 99th
     percentile; the printed table gives the share at 0.  Prints per panel the standard deviation of
@@ -263,8 +263,8 @@ def plot_activation_grid(X, activations, inits, num_layers, hidden_dim, seed=0):
     print(f"{'':<19} " + " ".join(f"{'std / %sat':>16}" for _ in range(num_layers)))
     for r, activation in enumerate(activations):
         for c, (title, (scheme, scale)) in enumerate(inits.items()):
-            outs = layer_activations(X, activation, scheme, num_layers, hidden_dim,
-                                     np.random.default_rng(seed), scale)
+            outs = layer_activations(X, activations[activation][0], init_weights, scheme,
+                                     num_layers, hidden_dim, np.random.default_rng(seed), scale)
             ax = axes[r, c]
             relu = activation not in ("sigmoid", "tanh")
             shown = [o.ravel()[o.ravel() > 0] if relu else o.ravel() for o in outs]
@@ -293,14 +293,15 @@ def plot_activation_grid(X, activations, inits, num_layers, hidden_dim, seed=0):
     return fig
 
 
-def gradient_norms_at_init(variants, X, y, seed=0):
-    """name -> per-layer Frobenius norm of dL/dW_l of a freshly built reference network.
+def gradient_norms_at_init(net_cls, variants, X, y, seed=0):
+    """name -> per-layer Frobenius norm of dL/dW_l of a freshly built network ``net_cls``
+    (your FullyConnectedNet).
 
-    ``variants`` maps a name to FullyConnectedNet keyword arguments.
+    ``variants`` maps a name to the network's keyword arguments.
     """
     out = {}
     for name, kwargs in variants.items():
-        net = FullyConnectedNet(rng=np.random.default_rng(seed), **kwargs)
+        net = net_cls(rng=np.random.default_rng(seed), **kwargs)
         with np.errstate(over="ignore"):
             _, grads = net.loss(X, y)
         out[name] = np.array([np.linalg.norm(grads[f"W{i}"])

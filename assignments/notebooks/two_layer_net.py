@@ -1,9 +1,10 @@
 """Notebook 3 (a two-layer network): the layers' visible checks and the open gradient checks.
 
 Check functions take the student's function and run it on small cases whose
-answers were worked out by hand (the comments show the arithmetic) or come
-from a centred-difference numerical gradient.  The grader runs the same
-visible cases plus hidden ones.
+answers were worked out by hand (the comments show the arithmetic), or, for
+the larger random cases, are the course's answers on those inputs, stored
+as data by `course release` (``assignments.expected``).  The grader runs the
+same visible cases plus hidden ones.
 
 The layer contract fixes each cache (see ``assignments.layers``), so every
 backward function is checked on caches built here, never on the output of
@@ -18,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import layers
-from ..cases import Case, CheckFailed, compare, run_cases
+from ..cases import Case, CheckFailed, run_cases
+from ..expected import Computed, Stored
 from ..gradcheck import (assert_gradients_close, eval_numerical_gradient,
                          eval_numerical_gradient_array)
 
@@ -120,14 +121,19 @@ _IB = np.array([0.5, 0.0])
 _IOUT = np.array([[15.5, -3.0], [51.5, -3.0]])
 
 
-def _gradients_match_numeric(forward, names, tol=1e-7):
-    """Verify backward's output against numerical gradients of the *reference* ``forward``;
-    the case's args are (dout, cache), the cache holding forward's inputs."""
-    def check(out, case):
-        dout, cache = case.args
-        inputs = list(cache) if isinstance(cache, tuple) else [cache]
-        _judge_gradients(out, numerical_layer_gradients(forward, inputs, dout), names, tol)
-    return check
+# random cases: inputs drawn here, outputs of the course's answers stored by `course release`
+_rng = np.random.default_rng(3)
+_BX, _BW, _BB = _rng.normal(size=(4, 3, 2, 2)), _rng.normal(size=(12, 5)), _rng.normal(size=5)
+_BD = _rng.normal(size=(4, 5))
+_rng = np.random.default_rng(4)
+_SM_SCORES, _SM_Y = _rng.normal(size=(5, 3)) * 3, np.array([0, 2, 1, 2, 0])
+_rng = np.random.default_rng(5)
+_SV_SCORES, _SV_Y = _rng.normal(size=(6, 4)) * 2, np.array([3, 0, 1, 1, 2, 0])
+STORED = Stored("03_two_layer_net", {
+    "affine_backward (4, 3, 2, 2)": Computed("affine_backward", (_BD, (_BX, _BW, _BB))),
+    "softmax_loss 5 x 3": Computed("softmax_loss", (_SM_SCORES, _SM_Y)),
+    "svm_loss 6 x 4": Computed("svm_loss", (_SV_SCORES, _SV_Y)),
+})
 
 
 def affine_forward_cases():
@@ -155,16 +161,12 @@ def affine_backward_cases():
     # db = column sums of dout = [3, -1]
     hand = (np.array([[1.0, -1.0, 2.0], [2.0, 0.0, 2.0]]),
             np.array([[1.0, -1.0], [0.0, -2.0], [5.0, -3.0]]), np.array([3.0, -1.0]))
-    rng = np.random.default_rng(3)
-    x = rng.normal(size=(4, 3, 2, 2))
-    w = rng.normal(size=(12, 5))
-    b = rng.normal(size=5)
-    d = rng.normal(size=(4, 5))
     return [
         Case("2 examples x 3 features, worked out by hand", (dout, (_AX, _AW, _AB)),
              expected=hand, output=("dx", "dw", "db")),
-        Case("inputs of shape (4, 3, 2, 2): dx must have that shape too", (d, (x, w, b)),
-             verify=_gradients_match_numeric(layers.affine_forward, ("dx", "dw", "db"))),
+        Case("inputs of shape (4, 3, 2, 2): dx must have that shape too",
+             (_BD, (_BX, _BW, _BB)), expected=STORED["affine_backward (4, 3, 2, 2)"],
+             output=("dx", "dw", "db")),
     ]
 
 
@@ -276,19 +278,6 @@ def check_sigmoid_backward(fn):
 # losses
 # --------------------------------------------------------------------------
 
-def _loss_gradient_matches_numeric(loss_fn, tol=1e-7):
-    """Check (loss, dscores) against the reference ``loss_fn`` and its numerical gradient
-    (floored relative error, as in ``check_loss_gradient``)."""
-    def check(out, case):
-        scores, y = case.args
-        if not isinstance(out, (tuple, list)) or len(out) != 2:
-            raise CheckFailed("expected a tuple (loss, dscores)")
-        compare(out[0], loss_fn(scores, y)[0], "loss", rtol=1e-7)
-        numeric = eval_numerical_gradient(lambda s: loss_fn(s, y)[0], scores.copy())
-        assert_gradients_close(out[1], numeric, "dscores", tol)
-    return check
-
-
 def softmax_loss_cases():
     """Visible cases for ``softmax_loss(scores, y) -> (loss, dscores)``."""
     # equal scores: every probability is 1/4, loss ln 4; dscores = (1/4 - onehot) / 2
@@ -300,9 +289,6 @@ def softmax_loss_cases():
     # scores [0, ln 3]: probabilities [1/4, 3/4]; with label 1 the loss is ln(4/3)
     two = np.array([[0.0, np.log(3.0)]])
     d_two = np.array([[0.25, -0.25]])
-    rng = np.random.default_rng(4)
-    scores = rng.normal(size=(5, 3)) * 3
-    y = np.array([0, 2, 1, 2, 0])
     return [
         Case("2 examples, 4 equal scores: loss ln 4", (eq, y_eq),
              expected=(np.log(4.0), d_eq / 2), output=("loss", "dscores")),
@@ -311,8 +297,8 @@ def softmax_loss_cases():
         Case("the same scores shifted by 1000 (no overflow allowed)",
              (two + 1000.0, np.array([1])), expected=(np.log(4.0 / 3.0), d_two), rtol=1e-6,
              output=("loss", "dscores")),
-        Case("5 examples x 3 classes: dscores against the numerical gradient", (scores, y),
-             verify=_loss_gradient_matches_numeric(layers.softmax_loss)),
+        Case("5 examples x 3 classes of random scores", (_SM_SCORES, _SM_Y),
+             expected=STORED["softmax_loss 5 x 3"], output=("loss", "dscores")),
     ]
 
 
@@ -331,16 +317,13 @@ def svm_loss_cases():
     yz = np.array([0, 3, 2])
     dz = np.full((3, 4), 1.0)
     dz[np.arange(3), yz] = -3.0
-    rng = np.random.default_rng(5)
-    s = rng.normal(size=(6, 4)) * 2
-    ys = np.array([3, 0, 1, 1, 2, 0])
     return [
         Case("2 examples x 3 classes, worked out by hand", (scores, y), expected=(1.5, d),
              output=("loss", "dscores")),
         Case("all scores 0: loss C - 1", (zeros, yz), expected=(3.0, dz / 3),
              output=("loss", "dscores")),
-        Case("6 examples x 4 classes: dscores against the numerical gradient", (s, ys),
-             verify=_loss_gradient_matches_numeric(layers.svm_loss)),
+        Case("6 examples x 4 classes of random scores", (_SV_SCORES, _SV_Y),
+             expected=STORED["svm_loss 6 x 4"], output=("loss", "dscores")),
     ]
 
 

@@ -1,8 +1,9 @@
 """Notebook 3 (a two-layer network): the network's checks, the grader's recipe, experiments.
 
 The network's cases run the student's ``TwoLayerNet`` through
-``assignments.adapters``, with the course's reference layers, so a bug in one
-of the student's layers costs that layer's cell only.  ``train_net`` is the one
+``assignments.adapters``: when graded, with the course's layers as building
+blocks, so a bug in one of the student's layers costs that layer's cell only;
+in the student's own notebook, with the student's layers.  ``train_net`` is the one
 place where the notebook's experiments (and the grader's recipe) build a
 network and train it with the ``Solver``: an experiment is a dict of named
 settings and one loop.
@@ -12,8 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import layers
-from ..cases import Case, library, run_cases, student
+from ..cases import Case, block, library, run_cases, student
 from ..gradcheck import gradients_match
 from ..recipes import Param, Recipe, grader_split
 from ..stat_checks import verify_model_init
@@ -29,19 +29,27 @@ __all__ = [
 NET = student("TwoLayerNet")
 
 
+ACTIVATION_REFS = {   # activations by name, as references the case resolves where it runs
+    "sigmoid": (block("sigmoid_forward"), block("sigmoid_backward")),
+    "tanh": (library("assignments.layers:tanh_forward"),
+             library("assignments.layers:tanh_backward")),
+    "leaky relu": (library("assignments.layers:leaky_relu_forward"),
+                   library("assignments.layers:leaky_relu_backward")),
+}
+
+
 def net_args(params, reg=0.0, activation=None):
     """(args, kwargs) that build a TwoLayerNet shaped like ``params``.
 
-    ``activation`` names one of the library's pairs ("sigmoid", "tanh" ...); it
-    travels as two library references, so the case stays plain data.
+    ``activation`` names a pair ("sigmoid", "tanh" ...); it travels as two
+    references (the course's sigmoid is a building block, tanh the library's),
+    so the case stays plain data.
     """
     D, H = np.shape(params["W1"])
     C = np.shape(params["W2"])[1]
     kwargs = {"weight_scale": 1e-3, "reg": reg}
     if activation is not None:
-        forward, backward = layers.ACTIVATIONS[activation]
-        kwargs["activation"] = (library(f"assignments.layers:{forward.__name__}"),
-                                library(f"assignments.layers:{backward.__name__}"))
+        kwargs["activation"] = ACTIVATION_REFS[activation]
     return (D, H, C), kwargs
 
 
@@ -206,12 +214,12 @@ def train_net(net_cls, data, *, hidden_dim, learning_rate, num_epochs, reg=0.0,
     return solver.train()
 
 
-def train_two_layer(net_cls, settings, data) -> float:
-    """Best validation accuracy of ``net_cls`` trained with a recipe's settings
-    (with the course's reference layers swapped in)."""
-    from ..adapters import library_building_blocks
+def train_two_layer(net_cls, settings, data, blocks=None) -> float:
+    """Best validation accuracy of ``net_cls`` trained with a recipe's settings (with
+    ``blocks``, the course's layers, swapped in: the grader's recipe)."""
+    from ..adapters import building_blocks, library_building_blocks
 
-    with library_building_blocks(net_cls):
+    with building_blocks(blocks or {}), library_building_blocks(net_cls):
         solver = train_net(net_cls, data, num_classes=10, seed=0,
                            **{k: settings[k] for k in ("hidden_dim", "learning_rate", "reg",
                                                        "num_epochs", "weight_scale",

@@ -14,32 +14,32 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import layers
 from ..monitor import line_style, plot_gradient_magnitudes, plot_local_gradients, plot_losses
 
 __all__ = ["hidden_layer", "plot_activation_experiment", "plot_capacity"]
 
 
-def hidden_layer(params, X, activation):
+def hidden_layer(params, X, activation, affine_forward):
     """(outputs, local slopes) of the hidden units, each of shape (N, H).
 
-    Runs X through the first affine layer of a two-layer net with ``params`` (W1, b1)
-    and the (forward, backward) pair ``activation``; the local slope is
-    ``backward(ones, cache)``, d activation / d input.  A slope near 0 means the unit
-    passes almost no gradient back (saturated or off).
+    Runs X through the first affine layer (``affine_forward``: yours) of a two-layer
+    net with ``params`` (W1, b1) and the (forward, backward) pair ``activation``; the
+    local slope is ``backward(ones, cache)``, d activation / d input.  A slope near 0
+    means the unit passes almost no gradient back (saturated or off).
     """
     forward, backward = activation
-    a, _ = layers.affine_forward(X, params["W1"], params["b1"])
+    a, _ = affine_forward(X, params["W1"], params["b1"])
     out, cache = forward(a)
     return out, backward(np.ones_like(out), cache)
 
 
-def plot_activation_experiment(runs, activations, X, title="training loss (no regularization)"):
+def plot_activation_experiment(runs, activations, X, affine_forward,
+                               title="training loss (no regularization)"):
     """Compare runs that differ in the hidden activation (and the first layer's start).
 
     ``runs`` maps a name to a trained Solver returned by ``train_net`` (it knows
     ``initial_params``); ``activations`` maps the same names to their (forward, backward)
-    pair.  Prints, per run, the best validation accuracy, how far W1 moved
+    pair; ``affine_forward`` is the affine layer (yours).  Prints, per run, the best validation accuracy, how far W1 moved
     (||W1_end - W1_start|| / ||W1_start||) and how much the hidden outputs vary between
     the images of ``X`` (their standard deviation per unit, averaged over the units, at
     the start and at the end); then draws the loss curves, the mean gradient of each
@@ -54,8 +54,8 @@ def plot_activation_experiment(runs, activations, X, title="training loss (no re
     for name, solver in runs.items():
         start, end = solver.initial_params, solver.model.params
         moved = np.linalg.norm(end["W1"] - start["W1"]) / np.linalg.norm(start["W1"])
-        out_start, _ = hidden_layer(start, X, activations[name])
-        out_end, slopes[name] = hidden_layer(end, X, activations[name])
+        out_start, _ = hidden_layer(start, X, activations[name], affine_forward)
+        out_end, slopes[name] = hidden_layer(end, X, activations[name], affine_forward)
         std_start = float(np.mean(np.std(out_start, axis=0)))
         std_end = float(np.mean(np.std(out_end, axis=0)))
         print(f"{name:<{width}} {solver.best_val_acc:>8.3f} {moved:>12.3f} "

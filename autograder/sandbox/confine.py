@@ -87,6 +87,11 @@ def confine_broker(cfg: dict) -> dict:
         os.chdir(cfg["work"])  # the mount hides the folder we started in
         for sub in ("tmp", ".mpl", ".ipython"):
             os.makedirs(os.path.join(cfg["work"], sub), exist_ok=True)
+    for name, text in (cfg.get("files") or {}).items():
+        # what the release folder holds next to the notebook (course_blocks.py)
+        with open(os.path.join(cfg["work"], os.path.basename(name)), "w",
+                  encoding="utf-8") as f:
+            f.write(text)
     _prepare_ipython()
     set_limits(cfg)
     if cfg.get("drop_capabilities"):

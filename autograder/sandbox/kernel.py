@@ -141,6 +141,15 @@ def _recorder(shell):
     return Recorder(shell=shell)
 
 
+def _blocks(text) -> dict:
+    """The building blocks a probe's check runs on (the course's answers the grader sent),
+    compiled as the course's code (``<course_blocks>``, never the student's)."""
+    ns: dict = {"__name__": "course_blocks"}
+    if isinstance(text, str) and text:
+        exec(compile(text, "<course_blocks>", "exec"), ns)
+    return {k: v for k, v in ns.items() if not k.startswith("__")}
+
+
 class Kernel:
     def __init__(self, cfg: dict):
         self.cfg = cfg
@@ -167,6 +176,7 @@ class Kernel:
         return {"ok": True}, None
 
     def probe(self, head, cases):
+        from assignments.blocks import building_blocks
         from assignments.cases import Attempt, Case, attempt_case
 
         ns = self.shell.user_ns
@@ -175,14 +185,16 @@ class Kernel:
             ns.clear()
             ns.update(self.snapshots[restore])
         tracer = trace.CodeTrace() if head.get("trace") else None
+        blocks = _blocks(head.get("blocks"))
         attempts, outputs = [], []
         for plain in cases if isinstance(cases, list) else []:
             case = Case("", tuple(plain["args"]), dict(plain["kwargs"]), call=plain.get("call"))
-            if tracer is not None:
-                with tracer:
+            with building_blocks(blocks):
+                if tracer is not None:
+                    with tracer:
+                        attempt = attempt_case(case, ns, head.get("target"))
+                else:
                     attempt = attempt_case(case, ns, head.get("target"))
-            else:
-                attempt = attempt_case(case, ns, head.get("target"))
             data = None
             if attempt.kind in ("returned", "mutated-input"):
                 # the output and the arguments as the call left them: the grader compares
@@ -265,6 +277,9 @@ def _reap():
 def main(cfg: dict, requests_fd: int, replies_fd: int, audit_fd: int) -> int:
     """The kernel's life (in the forked child): confine, hook, serve the broker."""
     report = confine.confine_kernel(cfg)
+    if cfg.get("work") and cfg["work"] not in sys.path:
+        # the notebook's folder is importable, as in Jupyter (course_blocks.py lives there)
+        sys.path.insert(0, cfg["work"])
     commands = os.fdopen(requests_fd, "rb")
     replies = os.fdopen(replies_fd, "wb")
     kernel = Kernel(cfg)

@@ -64,6 +64,9 @@ class Task:
     - vectorized: the target's own code may contain no Python loop.
     - own: "module:function" paths of the library functions that are this
       task's answer; a submission that hands the task to them scores 0.
+    - loops_allowed_in: names of graded helpers the target may call whose
+      loops do not count against ``vectorized`` (their own cells bound them:
+      col2im may loop over the offsets inside a window).
     """
 
     task_id: str
@@ -72,6 +75,7 @@ class Task:
     hidden: Callable[[np.random.Generator, dict], list] = lambda rng, solution: []
     vectorized: bool = False
     own: tuple = ()
+    loops_allowed_in: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,14 @@ def load(assignment: str) -> TaskModule:
 
 
 def hidden_cases(task: Task, solution: dict, seed: int) -> list:
-    return [replace(c, hidden=True) for c in task.hidden(task_rng(seed, task.task_id), solution)]
+    """The task's hidden cases for ``seed``; the generator runs with the reference's
+    functions as the building blocks (``assignments.adapters``), so an expected value
+    computed by running a model is the course's model on the course's layers."""
+    from assignments.adapters import building_blocks
+
+    with building_blocks(solution):
+        cases = task.hidden(task_rng(seed, task.task_id), solution)
+    return [replace(c, hidden=True) for c in cases]
 
 
 def all_cases(task: Task, solution: dict, seed: int) -> list:

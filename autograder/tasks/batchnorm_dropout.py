@@ -1,7 +1,7 @@
 """Hidden cases and mutants of notebook 05_batchnorm_dropout.  Instructor-only.
 
 Expected values come from the source notebook's solutions (``solution``);
-the block and the network run with the library's layers swapped in.  Every
+the block and the network run with the course's layers swapped in.  Every
 hidden case compares exactly with the reference (no numerical gradients:
 a ReLU kink within the step h of a pre-activation could fail a correct
 answer for an unlucky seed), except dropout's, which checks properties
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from assignments import normalization as norm
 from assignments.cases import Case, student
 from assignments.notebooks import batchnorm_dropout as public
 from assignments.notebooks import batchnorm_dropout_network as network
 
+from ..answers import compute
 from . import Mutant, Task
 
 A = "05_batchnorm_dropout"
@@ -69,7 +69,7 @@ def hidden_batchnorm_forward(rng, solution):
     return cases
 
 
-def _backward_cases(rng, kind, backward):
+def _backward_cases(rng, kind, backward, solution):
     cases = []
     for label, shape, dtype in (("odd shape", (int(rng.integers(3, 9)), int(rng.integers(2, 7))),
                                  np.float64),
@@ -79,12 +79,7 @@ def _backward_cases(rng, kind, backward):
         x = _features(rng, *shape, dtype)
         gamma = _vec(rng, shape[1], dtype=dtype)
         dout = rng.normal(size=shape).astype(dtype)
-        zeros = np.zeros_like(gamma)
-        if kind == "batchnorm":
-            _, cache, _ = norm.batchnorm_forward(x, gamma, zeros, zeros, zeros + 1,
-                                                        "train")
-        else:
-            _, cache = norm.layernorm_forward(x, gamma, zeros)
+        cache = compute(public.norm_cache(kind, x, gamma), solution)
         expected = backward(dout, cache)
         cases.append(Case(f"{label}: x {shape}", (dout, cache), expected=expected,
                           output=public.NORM_GRADS, rtol=1e-6 if dtype == np.float64 else 2e-3,
@@ -93,18 +88,18 @@ def _backward_cases(rng, kind, backward):
         x = rng.normal(size=(1, int(rng.integers(3, 8)))) * 2
         gamma = _vec(rng, x.shape[1])
         dout = rng.normal(size=x.shape)
-        _, cache = norm.layernorm_forward(x, gamma, np.zeros_like(gamma))
+        cache = compute(public.norm_cache(kind, x, gamma), solution)
         cases.append(Case(f"a batch of one: x {x.shape}", (dout, cache),
                           expected=backward(dout, cache), output=public.NORM_GRADS))
     return cases
 
 
 def hidden_batchnorm_backward(rng, solution):
-    return _backward_cases(rng, "batchnorm", solution["batchnorm_backward"])
+    return _backward_cases(rng, "batchnorm", solution["batchnorm_backward"], solution)
 
 
 def hidden_batchnorm_backward_alt(rng, solution):
-    return _backward_cases(rng, "batchnorm", solution["batchnorm_backward"])
+    return _backward_cases(rng, "batchnorm", solution["batchnorm_backward"], solution)
 
 
 # --------------------------------------------------------------------------
@@ -130,7 +125,7 @@ def hidden_layernorm_forward(rng, solution):
 
 
 def hidden_layernorm_backward(rng, solution):
-    return _backward_cases(rng, "layernorm", solution["layernorm_backward"])
+    return _backward_cases(rng, "layernorm", solution["layernorm_backward"], solution)
 
 
 # --------------------------------------------------------------------------
@@ -217,10 +212,13 @@ def hidden_block_backward(rng, solution):
                                                scale=2.0)
         cases.append(network.block_backward_case(
             f"x {shape}, {norm_kind}, keep_prob {keep}", x, params, state, norm_kind, keep,
-            int(rng.integers(0, 2**31)), int(rng.integers(0, 2**31)), backward=bwd))
+            int(rng.integers(0, 2**31)), int(rng.integers(0, 2**31)),
+            forward=solution["hidden_block_forward"], backward=bwd))
     x, params, state = network.block_inputs(rng, (4, 2, 2), 3, "layernorm")
     cases.append(network.block_backward_case("tanh activation, layer norm, dropout", x, params,
-                                            state, "layernorm", 0.7, 5, 6, "tanh", backward=bwd))
+                                            state, "layernorm", 0.7, 5, 6, "tanh",
+                                            forward=solution["hidden_block_forward"],
+                                            backward=bwd))
     return cases
 
 
@@ -275,35 +273,32 @@ def hidden_net_loss(rng, solution):
 
 
 def hidden_tuned(rng, solution):
-    return [network.floor_case()]
+    return [network.floor_case(solution)]
 
 
-_OWN = "assignments.normalization:"
 TASKS = [
     Task("batchnorm_forward", "batchnorm_forward", visible=public.batchnorm_forward_cases,
-         hidden=hidden_batchnorm_forward, own=(_OWN + "batchnorm_forward",)),
+         hidden=hidden_batchnorm_forward),
     Task("batchnorm_backward", "batchnorm_backward", visible=public.batchnorm_backward_cases,
-         hidden=hidden_batchnorm_backward,
-         own=(_OWN + "batchnorm_backward", _OWN + "batchnorm_backward_alt")),
+         hidden=hidden_batchnorm_backward),
     Task("batchnorm_backward_alt", "batchnorm_backward_alt",
-         visible=public.batchnorm_backward_alt_cases, hidden=hidden_batchnorm_backward_alt,
-         own=(_OWN + "batchnorm_backward_alt", _OWN + "batchnorm_backward")),
+         visible=public.batchnorm_backward_alt_cases, hidden=hidden_batchnorm_backward_alt),
     Task("layernorm_forward", "layernorm_forward", visible=public.layernorm_forward_cases,
-         hidden=hidden_layernorm_forward, own=(_OWN + "layernorm_forward",)),
+         hidden=hidden_layernorm_forward),
     Task("layernorm_backward", "layernorm_backward", visible=public.layernorm_backward_cases,
-         hidden=hidden_layernorm_backward, own=(_OWN + "layernorm_backward",)),
+         hidden=hidden_layernorm_backward),
     Task("dropout_forward", "dropout_forward", visible=public.dropout_forward_cases,
-         hidden=hidden_dropout_forward, own=(_OWN + "dropout_forward",)),
+         hidden=hidden_dropout_forward),
     Task("dropout_backward", "dropout_backward", visible=public.dropout_backward_cases,
-         hidden=hidden_dropout_backward, own=(_OWN + "dropout_backward",)),
+         hidden=hidden_dropout_backward),
     Task("block_forward", "hidden_block_forward", visible=network.block_forward_cases,
-         hidden=hidden_block_forward, own=(_OWN + "hidden_block_forward",)),
+         hidden=hidden_block_forward),
     Task("block_backward", "hidden_block_backward", visible=network.block_backward_cases,
-         hidden=hidden_block_backward, own=(_OWN + "hidden_block_backward",)),
+         hidden=hidden_block_backward),
     Task("fc_net_init", "FullyConnectedNet", visible=network.net_init_cases,
-         hidden=hidden_net_init, own=("assignments.models:FullyConnectedNet",)),
+         hidden=hidden_net_init),
     Task("fc_net_loss", "FullyConnectedNet", visible=network.net_loss_cases,
-         hidden=hidden_net_loss, own=("assignments.models:FullyConnectedNet",)),
+         hidden=hidden_net_loss),
     Task("tuned_model", "chosen_hyperparameters", visible=network.hyperparameter_cases,
          hidden=hidden_tuned),
 ]

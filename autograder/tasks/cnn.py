@@ -448,7 +448,7 @@ TASKS = [
          hidden=hidden_conv_forward_fast, vectorized=True,
          own=_own("conv_forward_fast", "conv_forward_naive")),
     Task("conv_backward_fast", "conv_backward_fast", visible=cnn_fast.conv_backward_fast_cases,
-         hidden=hidden_conv_backward_fast, vectorized=True,
+         hidden=hidden_conv_backward_fast, vectorized=True, loops_allowed_in=("col2im",),
          own=_own("conv_backward_fast", "conv_backward_naive")),
     Task("max_pool_forward_fast", "max_pool_forward_fast",
          visible=cnn_fast.max_pool_forward_fast_cases, hidden=hidden_max_pool_forward_fast,

@@ -228,21 +228,20 @@ def _hidden_tuned(model, class_name):
 
 # The course's reference losses of notebook 3 compute the heart of these tasks from the
 # scores; a submission that hands the task to them earns nothing (``own``).
-_SVM_REF, _SOFTMAX_REF = "assignments.layers:svm_loss", "assignments.layers:softmax_loss"
 
 TASKS = [
     Task("svm_loss_naive", "svm_loss_naive",
          visible=functools.partial(public.svm_loss_cases, "svm_loss_naive"),
-         hidden=hidden_svm_naive, own=(_SVM_REF,)),
+         hidden=hidden_svm_naive),
     Task("svm_loss_vectorized", "svm_loss_vectorized",
          visible=functools.partial(public.svm_loss_cases, "svm_loss_vectorized"),
-         hidden=hidden_svm_vectorized, vectorized=True, own=(_SVM_REF,)),
+         hidden=hidden_svm_vectorized, vectorized=True),
     Task("softmax_loss_naive", "softmax_loss_naive",
          visible=functools.partial(public.softmax_loss_cases, "softmax_loss_naive"),
-         hidden=hidden_softmax_naive, own=(_SOFTMAX_REF,)),
+         hidden=hidden_softmax_naive),
     Task("softmax_loss_vectorized", "softmax_loss_vectorized",
          visible=functools.partial(public.softmax_loss_cases, "softmax_loss_vectorized"),
-         hidden=hidden_softmax_vectorized, vectorized=True, own=(_SOFTMAX_REF,)),
+         hidden=hidden_softmax_vectorized, vectorized=True),
     Task("train", "LinearClassifier", visible=training.train_cases, hidden=hidden_train),
     Task("predict", "LinearClassifier", visible=training.predict_cases, hidden=hidden_predict),
     # The cases read the variable best_params (every case has its own call).

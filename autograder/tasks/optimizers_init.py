@@ -164,7 +164,7 @@ def hidden_fc_init(rng, solution):
         dims = _dims(rng, depth, 3, 40)
         kwargs = network.net_kwargs(dims, init=init, weight_scale=scale, dtype=dtype)
         seed = int(rng.integers(0, 2**31))
-        expected = network._reference_params(kwargs, seed, cls)
+        expected = network.reference_params(cls, kwargs, seed)
         cases.append(network.net_init_case(f"{depth} layer{'s' if depth > 1 else ''} {dims}, "
                                           f"{init}{'' if scale is None else f' {scale:.3g}'}, "
                                           f"{dtype}", kwargs, seed, expected))
@@ -216,23 +216,21 @@ def hidden_fc_loss(rng, solution):
 # --------------------------------------------------------------------------
 
 def hidden_tuned(rng, solution):
-    train = functools.partial(network.train_fc_net, solution["FullyConnectedNet"])
+    train = functools.partial(network.train_fc_net, solution["FullyConnectedNet"],
+                              blocks=solution)
     return [network.RECIPE.floor_case(train)]
 
 
 def _rule_task(rule):
     return Task(rule, rule, visible=functools.partial(public.rule_cases, rule),
-                hidden=hidden_rule(rule), vectorized=True, own=(f"assignments.optim:{rule}",))
+                hidden=hidden_rule(rule), vectorized=True, own=(f"assignments.fast.optim:{rule}",))
 
 
 TASKS = [_rule_task(rule) for rule in RULES] + [
     Task("init_weights", "init_weights", visible=public.init_weights_cases,
-         hidden=hidden_init_weights, vectorized=True,
-         own=("assignments.weight_init:init_weights",)),
-    Task("fc_init", "FullyConnectedNet", visible=network.fc_init_cases, hidden=hidden_fc_init,
-         own=("assignments.models:FullyConnectedNet",)),
-    Task("fc_loss", "FullyConnectedNet", visible=network.fc_loss_cases, hidden=hidden_fc_loss,
-         own=("assignments.models:FullyConnectedNet",)),
+         hidden=hidden_init_weights, vectorized=True),
+    Task("fc_init", "FullyConnectedNet", visible=network.fc_init_cases, hidden=hidden_fc_init),
+    Task("fc_loss", "FullyConnectedNet", visible=network.fc_loss_cases, hidden=hidden_fc_loss),
     Task("tuned_model", "chosen_hyperparameters", visible=network.hyperparameter_cases,
          hidden=hidden_tuned),
 ]

@@ -204,8 +204,8 @@ def hidden_loss(rng, solution):
     X = rng.normal(size=shape)
     y = rng.integers(0, 4, size=5)
     args, kwargs = model.net_args(params)
-    cases.append(model.scores_case(f"scores (y=None), inputs {shape}", params, X,
-                                    model_scores(cls, args, kwargs, params, X)))
+    scores = model_scores(cls, args, kwargs, params, X)
+    cases.append(model.scores_case(f"scores (y=None), inputs {shape}", params, X, scores))
     loss_case(f"inputs {shape}, reg = 0", params, X, y, 0.0)
     loss_case(f"inputs {shape}, reg = 0.05", params, X, y, 0.05)
     p1 = _random_params(rng, 12, 3, 5)
@@ -226,31 +226,27 @@ def hidden_loss(rng, solution):
 # --------------------------------------------------------------------------
 
 def hidden_tuned(rng, solution):
-    train = functools.partial(model.train_two_layer, solution["TwoLayerNet"])
+    train = functools.partial(model.train_two_layer, solution["TwoLayerNet"], blocks=solution)
     return [model.RECIPE.floor_case(train)]
 
 
 TASKS = [
     Task("affine_forward", "affine_forward", visible=public.affine_forward_cases,
-         hidden=hidden_affine_forward, own=("assignments.layers:affine_forward",)),
+         hidden=hidden_affine_forward),
     Task("affine_backward", "affine_backward", visible=public.affine_backward_cases,
-         hidden=hidden_affine_backward, own=("assignments.layers:affine_backward",)),
+         hidden=hidden_affine_backward),
     Task("relu_forward", "relu_forward", visible=public.relu_forward_cases,
-         hidden=hidden_relu_forward, own=("assignments.layers:relu_forward",)),
+         hidden=hidden_relu_forward),
     Task("relu_backward", "relu_backward", visible=public.relu_backward_cases,
-         hidden=hidden_relu_backward, own=("assignments.layers:relu_backward",)),
+         hidden=hidden_relu_backward),
     Task("sigmoid_forward", "sigmoid_forward", visible=public.sigmoid_forward_cases,
-         hidden=hidden_sigmoid_forward, own=("assignments.layers:sigmoid_forward",)),
+         hidden=hidden_sigmoid_forward),
     Task("sigmoid_backward", "sigmoid_backward", visible=public.sigmoid_backward_cases,
-         hidden=hidden_sigmoid_backward, own=("assignments.layers:sigmoid_backward",)),
-    Task("softmax_loss", "softmax_loss", visible=public.softmax_loss_cases, hidden=hidden_softmax,
-         own=("assignments.layers:softmax_loss",)),
-    Task("svm_loss", "svm_loss", visible=public.svm_loss_cases, hidden=hidden_svm,
-         own=("assignments.layers:svm_loss",)),
-    Task("two_layer_init", "TwoLayerNet", visible=model.two_layer_init_cases, hidden=hidden_init,
-         own=("assignments.models:FullyConnectedNet",)),
-    Task("two_layer_loss", "TwoLayerNet", visible=model.two_layer_loss_cases, hidden=hidden_loss,
-         own=("assignments.models:FullyConnectedNet",)),
+         hidden=hidden_sigmoid_backward),
+    Task("softmax_loss", "softmax_loss", visible=public.softmax_loss_cases, hidden=hidden_softmax),
+    Task("svm_loss", "svm_loss", visible=public.svm_loss_cases, hidden=hidden_svm),
+    Task("two_layer_init", "TwoLayerNet", visible=model.two_layer_init_cases, hidden=hidden_init),
+    Task("two_layer_loss", "TwoLayerNet", visible=model.two_layer_loss_cases, hidden=hidden_loss),
     Task("tuned_model", "chosen_hyperparameters", visible=model.hyperparameter_cases,
          hidden=hidden_tuned),
 ]
@@ -390,10 +386,9 @@ def _delegated(task, cell, anchor, call):
                   f"    return _reference({call})\n" + anchor)
 
 
-# Each layer answer replaced by the course's reference (issue 9: they scored 25/25).  Each must
-# be caught by its own cell once the grader's delegation detector lands; until then they
-# score full marks, so they stay out of MUTANTS (tests/test_two_layer_net.py runs them and
-# skips, saying so, while nothing catches them).
+# Each layer answer handed to what used to be the library's copy of it (issue 9: they scored
+# 25/25).  The package holds no answer any more, so each fails its own cell
+# (tests/test_delegation.py).
 DELEGATION_MUTANTS = [
     _delegated("affine_forward", _AF, "    x_rows = x.reshape(x.shape[0], -1)\n", "x, w, b"),
     _delegated("affine_backward", _AB, "    x, w, b = cache\n", "dout, cache"),
