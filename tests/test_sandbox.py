@@ -193,3 +193,83 @@ def test_listing_a_folder_above_a_readable_path_is_not_reported():
     lines = events.parse_lines(os.read(r, 4096))
     assert lines == [["os.listdir", "/venv/site/autograder"], ["os.remove", "/venv/site"],
                      ["os.listdir", "/srv"]]
+
+
+IPC_ATTACK = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+tried = {{
+    "attach the host's segment by key": lambda: libc.shmget({secret}, 0, 0),
+    "attach the host's segment by id": lambda: libc.shmat({shmid}, None, 0) or -1,
+    "list segments": lambda: libc.shmctl(0, 13, None),
+    "make a 256 MiB segment": lambda: libc.shmget({hog}, 256 << 20, 0o1600),
+    "make a private segment": lambda: libc.shmget(0, 1 << 20, 0o1600),
+    "make a semaphore set": lambda: libc.semget({hog}, 1, 0o1600),
+    "make a message queue": lambda: libc.msgget({hog}, 0o1600),
+    "make a POSIX queue": lambda: libc.mq_open({mq!r}.encode(), 0o100 | 2, 0o600, None),
+}}
+for what, call in tried.items():
+    result = call()
+    print(what, "ALLOWED" if result not in (-1, None, 2**64 - 1) else "refused",
+          ctypes.get_errno())
+try:
+    with open("/dev/shm/{devshm}", "wb") as f:
+        f.write(b"x" * 4096)
+    print("/dev/shm ALLOWED")
+except OSError as err:
+    print("/dev/shm refused", type(err).__name__)
+"""
+
+
+@needs_seccomp
+def test_ipc_calls_are_refused_and_leave_nothing_on_the_host(tmp_path):
+    """System V and POSIX IPC from the sandbox: the host's 0600 segment is neither read
+    nor written, and no segment, queue or /dev/shm file outlives the sandbox."""
+    import hostipc
+
+    secret = b"HOST SECRET " + os.urandom(8).hex().encode()
+    shmid = hostipc.create_segment(hostipc.SECRET_KEY, secret)
+    try:
+        code = IPC_ATTACK.format(secret=hostipc.SECRET_KEY, shmid=shmid, hog=hostipc.HOG_KEY,
+                                 mq=hostipc.MQ_NAME, devshm=hostipc.DEV_SHM_NAME)
+        outcome, _ = _run(code, tmp_path)
+        assert outcome.status == "ok", outcome
+        assert "ALLOWED" not in outcome.output and outcome.output.count("refused") == 9, \
+            outcome.output
+        assert hostipc.read_segment(shmid, len(secret)) == secret
+    finally:
+        hostipc.remove_segment(shmid)
+    assert hostipc.segment_id(hostipc.HOG_KEY) is None
+    assert not hostipc.queue_exists(hostipc.MQ_NAME)
+    assert not (Path("/dev/shm") / hostipc.DEV_SHM_NAME).exists()
+
+
+@needs_ns
+def test_sandbox_has_its_own_ipc_uts_and_cgroup_namespaces(tmp_path):
+    from autograder.sandbox.confine import namespaces
+
+    _, result = _run("pass", tmp_path)
+    mine, theirs = namespaces(), result.isolation.get("namespaces", {})
+    assert set(theirs) == set(mine), theirs
+    assert all(theirs[ns] != mine[ns] for ns in mine), (theirs, mine)
+    assert result.isolation.get("dev_shm", "").startswith("tmpfs"), result.isolation
+
+
+@needs_ns
+def test_ipc_objects_die_with_the_sandbox_namespace(tmp_path):
+    """The namespace alone, without the filter: a segment made inside is gone afterwards."""
+    import subprocess
+
+    import hostipc
+
+    key = hostipc.HOG_KEY  # computed here: inside, the process ids differ
+    make = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import hostipc; "
+            f"print(hostipc.create_segment({key}, b'x' * 4096), hostipc.segment_id({key}))")
+    made = subprocess.run(["unshare", *isolation.NAMESPACE_FLAGS, "--", sys.executable, "-c",
+                           make], capture_output=True, text=True, cwd="/")
+    left = hostipc.segment_id(key)
+    if left is not None:
+        hostipc.remove_segment(left)
+    assert made.returncode == 0 and made.stdout.split()[0] == made.stdout.split()[1], made
+    assert left is None
