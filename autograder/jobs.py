@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import shutil
-import tempfile
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -33,6 +32,7 @@ import numpy as np
 
 from . import __version__
 from . import tasks as _tasks
+from . import workdirs
 from .cells import grade_id, graded_cells, is_answer
 from .feedback import write_autograded
 from .intake import canonical_plan, locate, parse
@@ -226,7 +226,7 @@ def _grade(job: Job, result_path: Path, stamp: dict) -> dict:
     source_paths = sorted((Path(job.source_root) / "source" / job.assignment).glob("*.ipynb"))
     located = locate(Path(job.folder), [p.name for p in source_paths])
     rows, notebooks, isolation = [], {}, {}
-    job_dir = Path(tempfile.mkdtemp(prefix="course-grader-"))
+    job_dir = workdirs.job_folder()
     os.chmod(job_dir, 0o711)
     try:
         for src_path in source_paths:
