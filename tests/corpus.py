@@ -275,7 +275,7 @@ for fd in range(3, 40):
         os.write(fd, forged)
     except OSError:
         pass
-time.sleep(30)
+time.sleep(3600)
 """
 HUGE_MESSAGE = """import os, struct
 payload = b'{"payload": [' + b"[]," * (40 * 2**20 // 3) + b'[]]}'

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import socket
+import tempfile
 import threading
 from pathlib import Path
 
@@ -21,13 +22,15 @@ import pytest
 from autograder.grade import grade
 from autograder.release import generate
 from autograder.table import clean
-from conftest import ROOT
+from conftest import ROOT, started_by_this_test
 from corpus import CASES, FIXTURE_ROOT, FIXTURE_TASKS, UNIX_PATH, write_corpus
 
 pytestmark = pytest.mark.slow
 
 SEED = 20261123
-LIMITS = {"cell_seconds": 10, "probe_seconds": 10, "notebook_seconds": 150, "memory_mb": 1024}
+# cells get 30 s: an honest cell (huge-expression: IPython tokenizes 600 kB) must pass on a
+# machine four times slower than a quiet one; hangs still end at the limit
+LIMITS = {"cell_seconds": 30, "probe_seconds": 10, "notebook_seconds": 150, "memory_mb": 1024}
 NB3_LIMITS = {**LIMITS, "cell_seconds": 60, "probe_seconds": 60, "notebook_seconds": 300}
 FIXTURE_CASES = [c for c in CASES if c.assignment == "00_fixture"]
 KNN_CASES = [c for c in CASES if c.assignment == "01_knn"]
@@ -77,15 +80,24 @@ class Listener(threading.Thread):
 
 
 @pytest.fixture(scope="module")
-def env():
-    saved = dict(os.environ)
+def env(tmp_path_factory):
+    tmp_path_factory.getbasetemp()  # pytest's own folders stay where they are
+    saved, saved_tempdir = dict(os.environ), tempfile.tempdir
+    # job folders go into a folder of this module's own, which every process the grader
+    # starts names on its command line (see test_no_process_outlives_the_run)
+    marker = Path(tempfile.mkdtemp(prefix="course-hostile-"))
+    os.chmod(marker, 0o755)
+    tempfile.tempdir = os.environ["TMPDIR"] = str(marker)
     listener = Listener()
+    listener.marker = marker
     listener.unix = Listener(UNIX_PATH)
     os.environ["COURSE_TASK_MODULES"] = str(FIXTURE_TASKS)
     os.environ["CORPUS_PORT"] = str(listener.port)
     yield listener
     os.environ.clear()
     os.environ.update(saved)
+    tempfile.tempdir = saved_tempdir
+    shutil.rmtree(marker, ignore_errors=True)
     listener.sock.close()
     listener.unix.sock.close()
     UNIX_PATH.unlink(missing_ok=True)
@@ -331,32 +343,8 @@ def test_honest_rows_are_byte_identical_to_a_run_without_attackers(ours, env, tm
         assert dataclasses.astuple(r) == dataclasses.astuple(ours[0]["correct"][r.cell])
 
 
-def _ancestors() -> set:
-    """This process and those that started it (e.g. ``runuser -u course-grader-ci``)."""
-    pids, pid = set(), os.getpid()
-    while pid > 1 and pid not in pids:
-        pids.add(pid)
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            break
-        pid = int(next(line.split()[1] for line in status.splitlines()
-                       if line.startswith("PPid:")))
-    return pids
-
-
-def test_no_process_outlives_the_run(ours):
-    leftovers, mine = [], _ancestors()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) in mine:
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"sandbox.broker" in cmdline or b"course-grader-" in cmdline:
-            leftovers.append((entry.name, cmdline[:120]))
-    assert not leftovers
+def test_no_process_outlives_the_run(ours, env):
+    assert not started_by_this_test(env.marker)
 
 
 def test_host_files_and_services_untouched(ours, env):
