@@ -76,14 +76,17 @@ def not_enforced(caps=None) -> list[str]:
     missing = []
     if not caps["namespaces"]:
         missing += ["network", "stray processes (no PID namespace)", "total disk use",
-                    "System V IPC, hostname and cgroup views (no IPC, UTS, cgroup namespace)"]
+                    "System V IPC, hostname and cgroup views (no IPC, UTS, cgroup namespace)",
+                    "threads and processes started before a graded call (the kernel is not "
+                    "stopped during it: no PID namespace)"]
     if not caps["landlock"]:
         missing.append("files (no Landlock)")
     elif caps["landlock"] < 4:
         missing.append("TCP (Landlock ABI < 4)")
     if not caps["seccomp"]:
         missing += ["file metadata (chmod, utime, xattr)", "Unix sockets", "memfd memory",
-                    "System V and POSIX IPC calls"]
+                    "System V and POSIX IPC calls",
+                    "threads, processes and signal handlers in graded calls (no seccomp)"]
     if "memory" not in cg:
         missing.append("memory per sandbox (RLIMIT_AS per process only)")
     if "cpu" not in cg:

@@ -273,3 +273,148 @@ def test_ipc_objects_die_with_the_sandbox_namespace(tmp_path):
         hostipc.remove_segment(left)
     assert made.returncode == 0 and made.stdout.split()[0] == made.stdout.split()[1], made
     assert left is None
+
+
+# --------------------------------------------------------------------------
+# graded calls run alone: one thread, traced, in a process of their own
+# --------------------------------------------------------------------------
+
+def _probe_run(tmp_path, answer, later="", targets=("f",)):
+    """Run an answer cell, then a traced probe of each target on one case, then ``later``;
+    returns the outcomes (each probe in a process of its own: none sees another's effects)."""
+    import numpy as np
+
+    from assignments.cases import Case
+
+    case = Case("c", (np.array([1.0, 2.0]), np.array([3.0, 4.0])))
+    steps = [Step("cell", "answer", "import numpy as np\n" + answer), Step("snapshot", "t")]
+    steps += [Step("probe", "t", target=t, cases=[case], trace=True) for t in targets]
+    steps += [Step("cell", "later", later or "print('kernel alive')")]
+    result = run_steps(steps, tmp_path / "job", Limits(cell_seconds=30, probe_seconds=30))
+    return result.outcomes, result
+
+
+@needs_seccomp
+def test_a_graded_call_cannot_start_threads_or_processes(tmp_path):
+    from autograder.spawn import PROBE_FAILURES
+
+    answer = """import os, threading
+def thread(a, b):
+    threading.Thread(target=print).start()
+    return a + b
+def process(a, b):
+    os.fork()
+    return a + b
+"""
+    outcomes, result = _probe_run(tmp_path, answer, targets=("thread", "process"))
+    for probe in outcomes[2:4]:
+        assert probe.status == "crashed" and probe.error == PROBE_FAILURES["threads"], probe
+        assert ["task-in-graded-call"] == [e[0] for e in probe.events if e[0].startswith("task")]
+    assert outcomes[4].output.strip() == "kernel alive" and result.restarts == 0
+
+
+@needs_ns
+def test_a_thread_started_earlier_cannot_serve_a_graded_call(tmp_path):
+    """The kernel (every thread of it) is stopped while the call's own process runs."""
+    answer = """import os, select, threading
+ask_r, ask_w = os.pipe()
+tell_r, tell_w = os.pipe()
+def serve():
+    while os.read(ask_r, 1):
+        os.write(tell_w, b"!")
+threading.Thread(target=serve, daemon=True).start()
+def f(a, b):
+    os.write(ask_w, b"?")
+    answered = bool(select.select([tell_r], [], [], 1.0)[0])
+    print("served" if answered else "alone")
+    return a + b
+"""
+    outcomes, _ = _probe_run(tmp_path, answer, later="_ = f(1, 2)")
+    assert outcomes[2].status == "ok" and outcomes[2].output.strip() == "alone", outcomes[2]
+    assert outcomes[3].output.strip() == "served"  # the same helper, outside a graded call
+
+
+@needs_seccomp
+def test_a_graded_call_gets_default_signal_handlers_and_no_timers(tmp_path):
+    """A handler runs wherever the interpreter is, often inside the tracer (untraced)."""
+    answer = """import os, signal
+signal.signal(signal.SIGUSR1, lambda *a: print("HANDLER RAN"))
+def f(a, b):
+    print("default handler:", signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL)
+    for name, call in [("setitimer", lambda: signal.setitimer(signal.ITIMER_REAL, 1)),
+                       ("signal", lambda: signal.signal(signal.SIGUSR2, print)),
+                       ("kill", lambda: os.kill(os.getpid(), signal.SIGUSR1)),
+                       ("raise", lambda: signal.raise_signal(signal.SIGUSR1))]:
+        try:
+            call()
+            print(name, "ALLOWED")
+        except OSError as err:
+            print(name, "refused", err.errno)
+    return a + b
+"""
+    outcomes, _ = _probe_run(tmp_path, answer)
+    printed = outcomes[2].output
+    assert outcomes[2].status == "ok" and "default handler: True" in printed, outcomes[2]
+    assert "ALLOWED" not in printed and "HANDLER RAN" not in printed, printed
+    assert printed.count("refused 1") == 4, printed
+
+
+def test_the_trace_names_what_ran_and_what_cannot_be_believed(tmp_path):
+    """A loop in a helper is recorded; switching the tracer off, an audit hook of the
+    student's, or gc in the call make the trace untrustworthy; a call leaves the kernel as it
+    found it."""
+    answer = """import gc, sys
+STATE = ["before"]
+def _helper(v):
+    return [x for x in v]
+def honest(a, b):
+    STATE[0] = "changed by a graded call"
+    return a + b + _helper(a)[0] * 0
+def trace_off(a, b):
+    sys.settrace(None)
+    return a + b
+def uses_gc(a, b):
+    gc.get_objects()
+    return a + b
+def gettrace(a, b):
+    sys.gettrace()
+    return a + b
+"""
+    outcomes, _ = _probe_run(tmp_path, answer, "print(STATE[0])",
+                             ("honest", "trace_off", "uses_gc", "gettrace"))
+    honest, off, gc_used, gettrace = outcomes[2:6]
+    assert honest.ran["intact"] and ["<cell answer>", 4, "_helper"] in honest.ran["student"]
+    assert ["<cell answer>", 5, "_helper.<locals>.<listcomp>"] in honest.ran["student"]
+    assert not off.ran["intact"] and not gc_used.ran["intact"]
+    assert gettrace.results[0]["exception"] == "AttributeError"  # no way to the recorder
+    assert outcomes[6].output.strip() == "before"
+
+
+def test_an_audit_hook_of_the_student_s_taints_later_traces(tmp_path):
+    outcomes, _ = _probe_run(tmp_path, "import sys\nsys.addaudithook(lambda e, a: None)\n"
+                                       "def f(a, b):\n    return a + b\n")
+    assert outcomes[2].status == "ok" and not outcomes[2].ran["intact"]
+
+
+def test_audit_records_survive_garbage_and_a_replaced_pipe_ends_the_process():
+    import subprocess
+
+    from autograder.sandbox import events
+
+    r, w = os.pipe()
+    hook = events.make_hook(w, ("/allowed/",))
+
+    class Loud:
+        def __repr__(self):
+            raise AssertionError("a student's __repr__ ran inside the hook")
+
+    os.write(w, b"half a line without its end")
+    hook("socket.connect", (Loud(), ("10.0.0.1", 80)))
+    os.close(w)
+    assert events.parse_lines(os.read(r, 4096)) == [
+        ["socket.connect", "(<Loud>, ('10.0.0.1', 80))"]]
+    script = ("import os, sys; from autograder.sandbox import events; r, w = os.pipe(); "
+              "sys.addaudithook(events.make_hook(w, ('/',))); os.dup2(os.open(os.devnull, "
+              "os.O_WRONLY), w); import socket; socket.socket().connect(('127.0.0.1', 9))")
+    ended = subprocess.run([sys.executable, "-c", script], capture_output=True)
+    assert ended.returncode == events.CHANNEL_BROKEN, ended

@@ -3,18 +3,21 @@
 Denied with EPERM: changing file metadata (chmod, chown, utime, extended
 attributes), anonymous memory files (``memfd_create``, which escapes
 ``RLIMIT_AS``), System V and POSIX IPC (shared memory, semaphores, message
-queues: objects that outlive a process and reach other users'), Unix-domain sockets (``socket(AF_UNIX, ...)``: a pathname
-socket would reach services outside the sandbox), new namespaces, mounts,
+queues: objects that outlive a process and reach other users'), Unix-domain
+sockets (``socket(AF_UNIX, ...)``: a pathname socket would reach services
+outside the sandbox), new namespaces, mounts,
 tracing or reading other processes, changing CPU affinity, loading kernel
 code, BPF, keyrings, io_uring (which bypasses this filter) and device nodes.
 ``clone3`` answers ENOSYS, so the C library falls back to ``clone``, whose
 flags the filter can read.  A foreign system-call ABI (x32, 32-bit) kills
 the process.  ``install()`` returns what it enforced, or why it could not.
 
-``no_tasks()`` prepares a second filter, for the process that runs one
-graded call: any call that makes a thread or a process (``clone``,
-``clone3``, ``fork``, ``vfork``) kills it with ``SIGSYS``, so the call
-runs in one thread and nothing runs beside it.  It is prepared ahead (the
+``no_tasks()`` prepares a second filter, for the process that makes the
+graded calls: any call that makes a thread or a process (``clone``,
+``clone3``, ``fork``, ``vfork``) kills it with ``SIGSYS``, so the calls run
+in one thread and nothing runs beside them; installing a signal handler,
+arming a timer and sending a signal are refused (a Python signal handler
+runs wherever the interpreter is, often inside the tracer, untraced).  It is prepared ahead (the
 ctypes objects exist before student code runs) and installed by calling
 the returned function.
 """
@@ -48,6 +51,9 @@ _X86_64 = {
     "mq_open": 240, "mq_unlink": 241, "mq_timedsend": 242, "mq_timedreceive": 243,
     "mq_notify": 244, "mq_getsetattr": 245,
     "socket": 41, "clone": 56, "clone3": 435, "fork": 57, "vfork": 58,
+    "rt_sigaction": 13, "alarm": 37, "setitimer": 38, "timer_create": 222, "timer_settime": 223,
+    "kill": 62, "tkill": 200, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297,
+    "pidfd_send_signal": 424,
 }
 _AARCH64 = {
     "fchmod": 52, "fchmodat": 53, "fchmodat2": 452, "fchown": 55, "fchownat": 54,
@@ -68,13 +74,19 @@ _AARCH64 = {
     "msgsnd": 189, "semget": 190, "semctl": 191, "semtimedop": 192, "semop": 193,
     "shmget": 194, "shmctl": 195, "shmat": 196, "shmdt": 197,
     "socket": 198, "clone": 220, "clone3": 435,
+    "rt_sigaction": 134, "setitimer": 103, "timer_create": 107, "timer_settime": 110,
+    "kill": 129, "tkill": 130, "tgkill": 131, "rt_sigqueueinfo": 138, "rt_tgsigqueueinfo": 240,
+    "pidfd_send_signal": 424,
 }
 _TABLES = {"x86_64": _X86_64, "aarch64": _AARCH64}
 
 AF_UNIX = 1
 CLONE_NEW_FLAGS = 0x7E020080   # NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET, NEWTIME
 TASK_CALLS = ("clone", "clone3", "fork", "vfork")   # every way to make a thread or process
-DENIED = tuple(n for n in _X86_64 if n not in ("socket",) + TASK_CALLS)
+# installing a signal handler, arming a timer, sending a signal: the ways to make a handler run
+SIGNAL_CALLS = ("rt_sigaction", "alarm", "setitimer", "timer_create", "timer_settime", "kill",
+                "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal")
+DENIED = tuple(n for n in _X86_64 if n not in ("socket",) + TASK_CALLS + SIGNAL_CALLS)
 
 _RET_ALLOW = 0x7FFF0000
 _RET_KILL_PROCESS = 0x80000000
@@ -120,13 +132,17 @@ def program(arch: str) -> list[tuple]:
 
 
 def tasks_program(arch: str) -> list[tuple]:
-    """The second filter: making a thread or a process kills the caller (SIGSYS)."""
+    """The second filter: making a thread or a process kills the caller (SIGSYS); signal
+    handlers, timers and signals are refused (EPERM)."""
     table = _TABLES[arch]
     p = [(_LD_ABS, 0, 0, 4), (_JEQ, 1, 0, _AUDIT_ARCH[arch]), (_RET, 0, 0, _RET_KILL_PROCESS),
          (_LD_ABS, 0, 0, 0)]
     for name in TASK_CALLS:
         if name in table:
             p += [(_JEQ, 0, 1, table[name]), (_RET, 0, 0, _RET_KILL_PROCESS)]
+    for name in SIGNAL_CALLS:
+        if name in table:
+            p += [(_JEQ, 0, 1, table[name]), (_RET, 0, 0, _RET_ERRNO | errno.EPERM)]
     p += [(_RET, 0, 0, _RET_ALLOW)]
     return p
 
