@@ -23,6 +23,7 @@ from autograder.grade import grade
 from autograder.release import generate
 from autograder.table import clean
 from conftest import ROOT, started_by_this_test
+import hostipc
 from corpus import CASES, FIXTURE_ROOT, FIXTURE_TASKS, UNIX_PATH, write_corpus
 
 pytestmark = pytest.mark.slow
@@ -90,6 +91,9 @@ def env(tmp_path_factory):
     tempfile.tempdir = os.environ["TMPDIR"] = str(marker)
     listener = Listener()
     listener.marker = marker
+    # a host System V segment of mode 0600 the sysv-shm-read case tries to read and overwrite
+    listener.secret = b"HOST SECRET " + os.urandom(8).hex().encode()
+    listener.shmid = hostipc.create_segment(hostipc.SECRET_KEY, listener.secret)
     listener.unix = Listener(UNIX_PATH)
     os.environ["COURSE_TASK_MODULES"] = str(FIXTURE_TASKS)
     os.environ["CORPUS_PORT"] = str(listener.port)
@@ -98,6 +102,7 @@ def env(tmp_path_factory):
     os.environ.update(saved)
     tempfile.tempdir = saved_tempdir
     shutil.rmtree(marker, ignore_errors=True)
+    hostipc.remove_segment(listener.shmid)
     listener.sock.close()
     listener.unix.sock.close()
     UNIX_PATH.unlink(missing_ok=True)
@@ -345,6 +350,20 @@ def test_honest_rows_are_byte_identical_to_a_run_without_attackers(ours, env, tm
 
 def test_no_process_outlives_the_run(ours, env):
     assert not started_by_this_test(env.marker)
+
+
+def test_host_ipc_untouched_and_nothing_left_behind(ours, env):
+    """The IPC cases: the host's 0600 segment unread and unchanged, no segment, queue or
+    /dev/shm file of theirs outlives their sandbox (as root and as an ordinary user)."""
+    _, courses = ours
+    assert hostipc.read_segment(env.shmid, len(env.secret)) == env.secret
+    log = (courses["00_fixture"] / "grading" / "00_fixture" / "sysv-shm-read.json").read_text()
+    page = (courses["00_fixture"] / "feedback" / "sysv-shm-read" / "00_fixture" /
+            "fixture.html").read_text()
+    assert "read:" not in log and env.secret.decode() not in log + page
+    assert hostipc.segment_id(hostipc.HOG_KEY) is None
+    assert not hostipc.queue_exists(hostipc.MQ_NAME)
+    assert not list(Path("/dev/shm").glob(hostipc.DEV_SHM_NAME + "*"))
 
 
 def test_host_files_and_services_untouched(ours, env):
