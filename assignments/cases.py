@@ -35,12 +35,29 @@ import numpy as np
 __all__ = [
     "CheckFailed", "NotDefined", "Case", "Ref", "student", "library", "value_of",
     "Attempt", "Verdict", "attempt_case", "judge", "failure_message", "run_cases",
-    "compare", "describe_worst", "resolve_refs", "FAILURE_KINDS",
+    "compare", "describe_worst", "resolve_refs", "FAILURE_KINDS", "ATTEMPT_KINDS",
+    "mutated_argument",
 ]
 
 
 class CheckFailed(AssertionError):
-    """A check found a wrong answer; the message says what and where."""
+    """A check found a wrong answer; the message says what and where.
+
+    ``public`` is the same finding without any value the checked code chose
+    (no entries, indices, shapes or types of its output): what a hidden
+    case may say.  ``close`` marks values that differ only slightly (every
+    relative error below ``CLOSE``), so that a message can name what
+    usually causes a near miss.
+    """
+
+    def __init__(self, message="", *, public: str | None = None, close: bool = False):
+        super().__init__(message)
+        self.public = public
+        self.close = close
+
+
+# values that differ by less than this everywhere are a near miss (a formula detail)
+CLOSE = 1e-3
 
 
 class NotDefined(NameError):
@@ -151,6 +168,10 @@ class Case:
 # kinds of Attempt and Verdict; every kind but "passed" and "returned" is a failure
 FAILURE_KINDS = ("not-defined", "not-callable", "raised", "rejected", "mutated-input", "wrong",
                  "delegated")
+# the closed set of kinds an attempt may have; "passed" is not among them: only ``judge``,
+# comparing a returned value with the expected one, ever says "passed"
+ATTEMPT_KINDS = ("returned", "mutated-input", "not-defined", "not-callable", "raised",
+                 "rejected")
 
 
 @dataclass
@@ -170,26 +191,45 @@ class Attempt:
     output: Any = None
     error: BaseException | None = field(default=None, repr=False, compare=False)
     exception: str = ""   # the exception's type name when kind == "raised"
+    after: tuple | None = field(default=None, repr=False, compare=False)  # (args, kwargs) after
 
     def plain(self) -> dict:
         """The attempt without its output and exception object, as JSON-able data."""
         return {"kind": self.kind, "detail": self.detail, "exception": self.exception}
 
 
+_SCALARS = (bool, int, float, complex, str, bytes, np.generic)
+
+
 def _changed(before, after) -> bool:
+    """Whether ``after`` differs from ``before`` (arrays, containers and plain scalars;
+    anything else, e.g. a function or a ``Ref``, is not compared)."""
     if isinstance(before, np.ndarray):
         return not (isinstance(after, np.ndarray) and before.shape == after.shape
-                    and np.array_equal(before, after, equal_nan=True))
+                    and before.dtype == after.dtype
+                    and np.array_equal(before, after, equal_nan=before.dtype.kind in "fc"))
     if isinstance(before, (tuple, list)):
-        return any(_changed(b, a) for b, a in zip(before, after))
+        return (not isinstance(after, (tuple, list)) or len(after) != len(before)
+                or any(_changed(b, a) for b, a in zip(before, after)))
     if isinstance(before, dict):
-        return any(_changed(before[k], after.get(k)) for k in before)
+        return (not isinstance(after, dict) or set(after) != set(before)
+                or any(_changed(before[k], after[k]) for k in before))
+    if before is None or isinstance(before, _SCALARS):
+        if not (after is None or isinstance(after, _SCALARS)):
+            return True
+        try:
+            same = bool(before == after) or (before != before and after != after)  # nan
+        except (TypeError, ValueError):
+            same = False
+        return not same
     return False
 
 
-def _mutated_argument(before, args, kwargs) -> str | None:
-    """Which argument (by position or keyword) was changed in place, if any."""
+def mutated_argument(before, args, kwargs) -> str | None:
+    """Which argument (by position or keyword) differs from ``before`` = (args, kwargs)."""
     args_before, kwargs_before = before
+    if len(args) != len(args_before) or set(kwargs) != set(kwargs_before):
+        return "arguments"
     for i, (b, a) in enumerate(zip(args_before, args)):
         if _changed(b, a):
             return f"argument {i + 1}"
@@ -247,10 +287,10 @@ def attempt_case(case: Case, namespace=None, target: str | None = None, fn=None)
     except BaseException as err:  # noqa: BLE001 - the student's code failed, whatever it was
         return Attempt("raised", f"{type(err).__name__}: {err}{student_frame(err)}", error=err,
                        exception=type(err).__name__)
-    which = _mutated_argument(before, args, kwargs)
+    which = mutated_argument(before, args, kwargs)
     if which is not None:
-        return Attempt("mutated-input", which, output)
-    return Attempt("returned", "", output)
+        return Attempt("mutated-input", which, output, after=(args, kwargs))
+    return Attempt("returned", "", output, after=(args, kwargs))
 
 
 # --------------------------------------------------------------------------
@@ -259,8 +299,14 @@ def attempt_case(case: Case, namespace=None, target: str | None = None, fn=None)
 
 @dataclass
 class Verdict:
-    kind: str          # "passed" or one of FAILURE_KINDS
+    """kind: "passed" or one of FAILURE_KINDS; detail: the full finding (for visible cases);
+    public: the finding without any value the checked code chose (for hidden cases, see
+    ``CheckFailed``); close: a near miss."""
+
+    kind: str
     detail: str = ""
+    public: str | None = None
+    close: bool = False
 
     @property
     def passed(self) -> bool:
@@ -268,7 +314,14 @@ class Verdict:
 
 
 def judge(attempt: Attempt, case: Case) -> Verdict:
-    """The verdict on one attempt: passed, or the kind of failure and its detail."""
+    """The verdict on one attempt: passed, or the kind of failure and its detail.
+
+    Fails closed: only an attempt of kind "returned" can pass, and only when
+    its output satisfies the case; any kind outside ``ATTEMPT_KINDS`` (what a
+    tampered process might report) is "rejected".
+    """
+    if attempt.kind not in ATTEMPT_KINDS:
+        return Verdict("rejected", "the result could not be checked")
     if attempt.kind != "returned":
         return Verdict(attempt.kind, attempt.detail)
     try:
@@ -278,9 +331,10 @@ def judge(attempt: Attempt, case: Case) -> Verdict:
             compare(attempt.output, case.expected, case.output, case.rtol, case.atol,
                     reveal=not case.hidden)
     except CheckFailed as err:
-        return Verdict("wrong", str(err))
+        return Verdict("wrong", str(err), err.public, err.close)
     except Exception as err:  # noqa: BLE001 - an output the comparison cannot digest
-        return Verdict("wrong", f"unexpected output ({type(err).__name__}: {err})")
+        return Verdict("wrong", f"unexpected output ({type(err).__name__}: {err})",
+                       "the output could not be compared with the expected one")
     return Verdict("passed")
 
 
@@ -382,20 +436,28 @@ def describe_worst(got, expected, got_label="got", expected_label="expected", re
     return f"{head}your value {g:.6g} is wrong (relative error {rel[ix]:.2g})"
 
 
+def _fail(message: str, label: str, problem: str, close: bool = False):
+    """A ``CheckFailed`` whose public form names only the output and the kind of problem."""
+    return CheckFailed(message, public=f"{label}: {problem}", close=close)
+
+
 def compare(got, expected, name="output", rtol=1e-6, atol=1e-8, reveal=True):
     """Raise ``CheckFailed`` unless ``got`` matches ``expected``.
 
     Arrays: type, shape, dtype kind (integer answers must be integers), then
     values with ``|got - expected| <= atol + rtol * |expected|``.  Tuples,
     lists and dicts are compared entry by entry; plain numbers as 0-d arrays.
-    ``name`` names the output (see ``Case.output``).
+    ``name`` names the output (see ``Case.output``).  With ``reveal=False``
+    the message gives no expected value; the error's ``public`` form never
+    gives anything of ``got`` either (see ``CheckFailed``).
     """
     label = _label(name)
     if isinstance(expected, (tuple, list)):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
             length = f" of length {len(got)}" if isinstance(got, (tuple, list)) else ""
-            raise CheckFailed(f"{label}: expected a {type(expected).__name__} of "
-                              f"{len(expected)} values, got {_type_name(got)}{length}")
+            raise _fail(f"{label}: expected a {type(expected).__name__} of "
+                        f"{len(expected)} values, got {_type_name(got)}{length}", label,
+                        f"expected a {type(expected).__name__} of {len(expected)} values")
         for (entry, sub), g, e in zip(_entry_names(name, len(expected)), got, expected):
             if isinstance(sub, str) and sub == entry:
                 compare(g, e, entry, rtol, atol, reveal)
@@ -404,22 +466,25 @@ def compare(got, expected, name="output", rtol=1e-6, atol=1e-8, reveal=True):
         return
     if isinstance(expected, dict):
         if not isinstance(got, dict):
-            raise CheckFailed(f"{label}: expected a dict, got {_type_name(got)}")
+            raise _fail(f"{label}: expected a dict, got {_type_name(got)}", label,
+                        "expected a dict")
         missing = [k for k in expected if k not in got]
         if missing:
-            raise CheckFailed(f"{label}: missing key{'s' if len(missing) > 1 else ''} "
-                              f"{', '.join(repr(k) for k in missing)}")
+            keys = ", ".join(repr(k) for k in missing)
+            text = f"{label}: missing key{'s' if len(missing) > 1 else ''} {keys}"
+            raise CheckFailed(text, public=text)
         for k in expected:
             compare(got[k], expected[k], f"{label}[{k!r}]", rtol, atol, reveal)
         return
     if isinstance(expected, str):
         if got != expected:
-            raise CheckFailed(f"{label}: expected {expected!r}, got {got!r}" if reveal
-                              else f"{label}: wrong value {got!r}")
+            raise _fail(f"{label}: expected {expected!r}, got {got!r}" if reveal
+                        else f"{label}: wrong value {got!r}", label, "wrong value")
         return
     if expected is None:
         if got is not None:
-            raise CheckFailed(f"{label}: expected None, got {_type_name(got)}")
+            raise _fail(f"{label}: expected None, got {_type_name(got)}", label,
+                        "expected None")
         return
     _compare_numbers(got, expected, label, rtol, atol, reveal)
 
@@ -436,38 +501,53 @@ def _compare_numbers(got, expected, label, rtol, atol, reveal):
     exp = np.asarray(expected)
     if isinstance(expected, np.ndarray):
         if not isinstance(got, np.ndarray):
-            raise CheckFailed(f"{label}: expected a numpy array of shape {exp.shape}, "
-                              f"got {_type_name(got)}")
+            raise _fail(f"{label}: expected a numpy array of shape {exp.shape}, "
+                        f"got {_type_name(got)}", label, "expected a numpy array")
     else:  # a scalar
         if isinstance(got, np.ndarray) and got.size == 1:
             got = got.reshape(())
         if not isinstance(got, (int, float, np.integer, np.floating, np.ndarray, bool, np.bool_)):
-            raise CheckFailed(f"{label}: expected a number, got {_type_name(got)}")
+            raise _fail(f"{label}: expected a number, got {_type_name(got)}", label,
+                        "expected a number")
     g = np.asarray(got)
     if g.shape != exp.shape:
-        raise CheckFailed(f"{label}: expected shape {exp.shape}, got shape {g.shape}")
+        raise _fail(f"{label}: expected shape {exp.shape}, got shape {g.shape}"
+                    if reveal else f"{label}: wrong shape {g.shape}", label, "wrong shape")
     if g.dtype == object or not (np.issubdtype(g.dtype, np.number) or g.dtype == bool):
-        raise CheckFailed(f"{label}: expected numbers, got dtype {g.dtype}")
+        raise _fail(f"{label}: expected numbers, got dtype {g.dtype}", label,
+                    "expected numbers")
     where = (lambda ix: f" at index {_index_str(ix)}") if g.ndim else (lambda ix: "")
     if np.issubdtype(exp.dtype, np.integer) and isinstance(expected, np.ndarray):
         if not np.issubdtype(g.dtype, np.integer):
-            raise CheckFailed(f"{label}: expected integers (e.g. labels), got dtype {g.dtype}; "
-                              "convert with .astype(int) only if the values are whole numbers")
+            raise _fail(f"{label}: expected integers (e.g. labels), got dtype {g.dtype}; "
+                        "convert with .astype(int) only if the values are whole numbers",
+                        label, "expected integers (e.g. labels)")
         if not np.array_equal(g, exp):
             wrong = np.argwhere(g != exp)
             ix = tuple(wrong[0])
             msg = f"{label}: {len(wrong)} of {exp.size} entries are wrong; first{where(ix)}"
             msg += f": got {g[ix]}, expected {exp[ix]}" if reveal else f" (your value {g[ix]})"
-            raise CheckFailed(msg)
+            raise _fail(msg, label, "some entries are wrong")
         return
     g = g.astype(np.float64)
     e = exp.astype(np.float64)
     finite = np.isfinite(g)
     if not np.all(finite[np.isfinite(e)]):
         ix = tuple(np.argwhere(~finite & np.isfinite(e))[0])
-        raise CheckFailed(f"{label}: got {g[ix]}{where(ix)} where a finite number was expected")
+        raise _fail(f"{label}: got {g[ix]}{where(ix)} where a finite number was expected",
+                    label, "not finite (nan or inf) where a finite number was expected")
     with np.errstate(invalid="ignore"):
         ok = np.isfinite(e) & (np.abs(g - e) <= atol + rtol * np.abs(e))
         ok |= (np.isnan(e) & np.isnan(g)) | (np.isinf(e) & (g == e))
     if not np.all(ok):
-        raise CheckFailed(f"{label}: values differ; " + describe_worst(g, e, reveal=reveal))
+        raise _fail(f"{label}: values differ; " + describe_worst(g, e, reveal=reveal), label,
+                    "values differ", close=bool(_worst_relative_error(g, e) < CLOSE))
+
+
+def _worst_relative_error(got, expected) -> float:
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.abs(got - expected)
+        rel = diff / np.maximum(1e-12, np.abs(got) + np.abs(expected))
+    both_nan = np.isnan(got) & np.isnan(expected)
+    rel = np.where(both_nan, 0.0, np.where(np.isnan(rel), np.inf, rel))
+    return float(rel.max()) if rel.size else 0.0

@@ -64,10 +64,13 @@ class Job:
     skipped: list = field(default_factory=list)   # files not copied from the submission
 
 
-def _digest(paths, extra=b"") -> str:
+def _digest(paths, top: Path, extra=b"") -> str:
+    """Hash of the files' names (relative to ``top``, so a copy elsewhere hashes the same)
+    and contents."""
     h = hashlib.sha256(extra)
     for p in paths:
-        h.update(str(p).encode())
+        name = os.path.relpath(p, top) if top in p.parents else p.name
+        h.update(name.encode())
         h.update(hashlib.sha256(p.read_bytes()).digest())
     return h.hexdigest()
 
@@ -76,9 +79,9 @@ def digest(job: Job) -> dict:
     folder, source = Path(job.folder), Path(job.source_root) / "source" / job.assignment
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
     task_file = _tasks.module_file(job.assignment)
-    return {"submission": _digest(files, "\n".join(job.skipped).encode()),
+    return {"submission": _digest(files, folder, "\n".join(job.skipped).encode()),
             "source": _digest(sorted(source.glob("*.ipynb")) + ([Path(task_file)] if task_file
-                                                                 else [])),
+                                                                 else []), source),
             "seed": job.seed, "engine": ENGINE}
 
 
@@ -150,7 +153,7 @@ def judge_notebook(job, nb_name, source_nb, plan, steps, run, cases, module, fla
         if outcome.strays:
             flags.append(f"subprocess: {step.label} left {outcome.strays} processes running")
         if step.kind == "probe":
-            by_task.setdefault(step.label, []).append(outcome)
+            by_task.setdefault(step.label, []).append((outcome, step.restore is not None))
         elif step.kind == "cell":
             shown[step.label] = outcome.output
         if outcome.status in ("timeout", "crashed"):
@@ -178,10 +181,13 @@ def judge_notebook(job, nb_name, source_nb, plan, steps, run, cases, module, fla
         if gid not in cases:
             ok, message = False, "the test cell was deleted from the notebook; it scores 0"
         else:
-            outcome = merge(by_task.get(gid, []))
+            probes = by_task.get(gid, [])
+            outcome = merge([o for o, _ in probes], [h for _, h in probes])
             verdict = judge_task(task, cases[gid], outcome,
                                  _answer_source(plan, source_nb, task.target), sources)
             ok, message = verdict.passed, verdict.message
+            if verdict.forged:
+                flags.append(f"forged-result: {gid}: {'; '.join(verdict.forged)[:200]}")
             if verdict.kind == "not-defined":
                 message += crash_note(steps, run.outcomes, task.target)
             if verdict.kind == "delegated":

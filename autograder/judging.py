@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import linecache
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from assignments.cases import Attempt, attempt_case, failure_message, judge
 
@@ -28,6 +28,7 @@ class TaskVerdict:
     passed: bool
     kind: str          # "passed", "static", "delegated", or the failing case's kind
     message: str
+    forged: list = field(default_factory=list)   # what the sandbox reported that cannot be
 
 
 def passed_message(cases) -> str:

@@ -44,6 +44,7 @@ class Outcome:
     frames: list = field(default_factory=list)
     ran: dict | None = None       # probe: the code that ran (see sandbox.trace)
     strays: int = 0
+    hidden: bool = False          # probe: it ran hidden cases (set when judging)
 
 
 @dataclass

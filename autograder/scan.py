@@ -50,8 +50,23 @@ def _dotted(node):
     return dotted_name(node) or ""
 
 
+def _module_aliases(tree) -> set:
+    """Local names bound to a watched module or one of its parts (``import numpy.linalg as
+    la``, ``from assignments import cases as c``)."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.asname for a in node.names
+                      if a.asname and a.name.split(".")[0] in MODULE_ROOTS | {"assignments"}}
+        elif isinstance(node, ast.ImportFrom) and node.module and \
+                node.module.split(".")[0] in MODULE_ROOTS:
+            names |= {a.asname or a.name for a in node.names if a.name != "*"}
+    return names
+
+
 def _ast_findings(tree, label):
     found = []
+    roots = MODULE_ROOTS | _module_aliases(tree)
     for node in ast.walk(tree):
         targets = []
         if isinstance(node, ast.Assign):
@@ -61,13 +76,13 @@ def _ast_findings(tree, label):
         elif isinstance(node, ast.Delete):
             targets = node.targets
         for t in targets:
-            if isinstance(t, (ast.Attribute, ast.Subscript)) and _root_name(t) in MODULE_ROOTS:
+            if isinstance(t, (ast.Attribute, ast.Subscript)) and _root_name(t) in roots:
                 found.append(("patches-library", f"{label} line {node.lineno}: assigns to "
                               f"{_dotted(t) or _root_name(t) + '[...]'}"))
         if isinstance(node, ast.Call):
             name = _dotted(node.func)
             if name in ("setattr", "delattr") and node.args and \
-                    _root_name(node.args[0]) in MODULE_ROOTS:
+                    _root_name(node.args[0]) in roots:
                 found.append(("patches-library", f"{label} line {node.lineno}: {name} on "
                               f"{_dotted(node.args[0])}"))
             if name in ("open", "io.open", "os.open", "Path", "pathlib.Path", "np.load",

@@ -150,7 +150,10 @@ def _frames(value) -> list:
 
 def _attempt(r) -> dict:
     r = r if isinstance(r, dict) else {}
-    return {"kind": _text(r.get("kind"), 40) or "rejected", "detail": _text(r.get("detail"), 4000),
+    # the kind stays as sent (cut): the judge rejects and reports any kind it does not know
+    kind = r.get("kind")
+    return {"kind": kind[:40] if isinstance(kind, str) else "(not text)",
+            "detail": _text(r.get("detail"), 4000),
             "exception": _text(r.get("exception"), 100), "frames": _frames(r.get("frames"))}
 
 

@@ -1,23 +1,21 @@
 """From the sandbox's outcomes to each task's verdict and message (trusted).
 
-Messages for hidden cases carry nothing the student's code chose while it
-held hidden inputs: no output values, no exception text, no traceback text
-from the sandbox; only the exception's type and the line of the student's
-own cell where it happened, read from the grader's copy of the submission.
+Nothing the sandbox reports is believed but values: an attempt's kind must
+be one of ``ATTEMPT_KINDS`` (anything else is rejected and reported as
+forged), a pass only comes from comparing a returned value here, and
+whether an argument was changed in place is decided here from the
+arguments as the call left them.  Messages for hidden cases are built from
+trusted data only (the task, the case's label, the comparison's value-free
+finding): no text, exception name, line number or value the sandbox sent.
 Visible cases keep the full message, with the student's frames.
 """
 
 from __future__ import annotations
 
-import re
-
-from assignments.cases import Attempt, failure_message
+from assignments.cases import ATTEMPT_KINDS, Attempt, failure_message, mutated_argument
 
 from .judging import TaskVerdict, task_verdict
 from .sandbox.kernel import CELL_PREFIX
-
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,79}$")
-
 
 def cell_label(filename: str) -> str | None:
     if filename.startswith(CELL_PREFIX) and filename.endswith(">"):
@@ -49,62 +47,112 @@ def frames_text(frames, sources: Sources) -> str:
     return " <- ".join(sources.line(f) for f in reversed(frames[-3:])) if frames else ""
 
 
-def describe(task, sources: Sources, results):
+# what a hidden case says for each kind of failure: built from trusted data only (the task,
+# the case's label, the trusted comparison's value-free finding), never from anything the
+# sandbox sent (text, exception names, line numbers, values)
+HIDDEN_KIND_TEXT = {
+    "raised": "your code raised an exception (run the visible checks, and try inputs of other "
+              "sizes and values)",
+    "not-defined": "the name is not defined when the checks run",
+    "not-callable": "the name is not a function",
+    "mutated-input": "the function changed one of its arguments in place; compute on a copy "
+                     "(or a new array) instead",
+    "rejected": "the result could not be checked",
+}
+
+
+def hidden_message(task, case, verdict) -> str:
+    """A hidden case's message: the task, the case's label and a value-free finding."""
+    head = f"{task.target}, hidden case '{case.label}'"
+    if verdict.kind == "wrong":
+        text = verdict.public or "the result is wrong"
+        if verdict.close and getattr(task, "near_miss", ""):
+            text += f" (only slightly: {task.near_miss})"
+        elif verdict.close:
+            text += " (only slightly: usually one detail of the formula)"
+        return f"{head}: {text}"
+    return f"{head}: {HIDDEN_KIND_TEXT.get(verdict.kind, 'the result could not be checked')}"
+
+
+def describe(task, sources: Sources):
     def message(case, verdict, attempt):
-        if not case.hidden:
-            text = failure_message(task.target, case, verdict)
-            frames = attempt.raw.get("frames", [])
-            return text + (f" [{frames_text(frames, sources)}]" if frames else "")
-        head = f"{task.target}, hidden case '{case.label}'"
-        if verdict.kind == "raised":
-            name = attempt.exception if _NAME.match(attempt.exception or "") else "an exception"
-            where = frames_text(attempt.raw.get("frames", [])[-1:], sources)
-            return f"{head}: your code raised {name}" + (f" ({where})" if where else "")
-        if verdict.kind == "wrong":
-            return f"{head}: {hidden_detail(verdict.detail)}"
-        return failure_message(task.target, case, verdict)
+        if case.hidden:
+            return hidden_message(task, case, verdict)
+        text = failure_message(task.target, case, verdict)
+        frames = getattr(attempt, "frames", [])
+        return text + (f" [{frames_text(frames, sources)}]" if frames else "")
     return message
 
 
-_VALUE = re.compile(r"your value .*? is wrong|got [^;,()]*|\(your value [^)]*\)")
+def attempts_from(cases, outcome) -> tuple[list, list]:
+    """The sandbox's answers as ``Attempt``s, believing only values; and what was forged.
 
-
-def hidden_detail(detail: str) -> str:
-    """A hidden case's comparison message without the student's own values."""
-    return _VALUE.sub("your value is wrong", detail)
-
-
-class _Raw(Attempt):
-    raw: dict = None
+    A kind outside ``ATTEMPT_KINDS`` becomes "rejected" (and is reported);
+    for a returned value the grader decides itself whether an argument was
+    changed in place, from the arguments as the call left them; the
+    sandbox's own word on that is ignored.
+    """
+    attempts, forged = [], []
+    for i, (case, r, data) in enumerate(zip(cases, outcome.results, outcome.outputs)):
+        kind = r["kind"]
+        if kind in ("returned", "mutated-input"):
+            if not (isinstance(data, dict) and set(data) == {"output", "args", "kwargs"}
+                    and isinstance(data["args"], (tuple, list))
+                    and isinstance(data["kwargs"], dict)):
+                forged.append(f"case {i + 1}: a returned value without its arguments")
+                attempt = Attempt("rejected", "the result could not be checked")
+            else:
+                which = mutated_argument((tuple(case.args), dict(case.kwargs)),
+                                         tuple(data["args"]), data["kwargs"])
+                attempt = Attempt("mutated-input" if which else "returned", which or "",
+                                  data["output"])
+        elif kind in ATTEMPT_KINDS:
+            attempt = Attempt(kind, r["detail"], exception=r["exception"])
+        else:
+            forged.append(f"case {i + 1}: unknown outcome {kind[:40]!r}")
+            attempt = Attempt("rejected", "the result could not be checked")
+        attempt.frames = r.get("frames", [])
+        attempts.append(attempt)
+    return attempts, forged
 
 
 def judge_task(task, cases, outcome, answer_source, sources: Sources) -> TaskVerdict:
     """Decide a task from the sandbox's outcome of its probes, in the trusted process."""
     if outcome is None or outcome.status == "skipped":
         return TaskVerdict(False, "not-run", outcome.error if outcome else "not run")
+    hidden = outcome.hidden   # the failing step ran hidden cases
     if outcome.status == "timeout":
-        return TaskVerdict(False, "timeout", f"the checks of {task.target} did not finish: "
-                           f"{outcome.error} (an infinite loop, or far too slow?)")
+        which = "hidden checks" if hidden else "checks"
+        return TaskVerdict(False, "timeout", f"the {which} of {task.target} did not finish in "
+                           "time (an infinite loop, or far too slow?)")
     if outcome.status == "crashed":
-        return TaskVerdict(False, "crashed", f"your notebook's process died while {task.target} "
-                           f"was checked: {outcome.error}")
-    attempts = []
-    for r, out in zip(outcome.results, outcome.outputs):
-        a = _Raw(r["kind"], r["detail"], out, exception=r["exception"])
-        a.raw = r
-        attempts.append(a)
-    return task_verdict(task, cases, attempts, answer_source, outcome.ran, sources,
-                        describe(task, sources, outcome.results))
+        why = "" if hidden else f": {outcome.error}"
+        which = "its hidden cases ran" if hidden else "it was checked"
+        return TaskVerdict(False, "crashed", f"your notebook's process died while "
+                           f"{task.target} was checked ({which}){why}")
+    attempts, forged = attempts_from(cases, outcome)
+    verdict = task_verdict(task, cases, attempts, answer_source, outcome.ran, sources,
+                           describe(task, sources))
+    verdict.forged = forged
+    return verdict
 
 
-def merge(outcomes):
-    """One outcome for a task probed in several steps (visible, then hidden cases)."""
+def merge(outcomes, hidden=()):
+    """One outcome for a task probed in several steps (visible, then hidden cases).
+
+    ``hidden[i]`` says whether step i ran hidden cases; a failing step's
+    outcome is returned with ``hidden`` set accordingly.
+    """
+    from dataclasses import replace
+
     from .replay import Outcome
 
-    present = [o for o in outcomes if o is not None]
-    for o in present:
+    hidden = list(hidden) + [False] * (len(outcomes) - len(hidden))
+    present = [(o, h) for o, h in zip(outcomes, hidden) if o is not None]
+    for o, h in present:
         if o.status != "ok":
-            return o
+            return replace(o, hidden=h)
+    present = [o for o, _ in present]
     if not present:
         return None
     ran = [o.ran for o in present if o.ran is not None]

@@ -47,6 +47,8 @@ class CorpusCase:
     what: str = ""
     student: str | None = None      # the folder name, when it is itself the attack
     setup: Callable | None = None   # (submission folder) -> None: links, pipes...
+    absent: dict = field(default_factory=dict)   # cell -> fragments its message must not hold
+    blank: bool = False             # build from the release notebook, not the reference
 
     @property
     def folder_name(self) -> str:
@@ -704,6 +706,135 @@ def _nb3_cases() -> list[CorpusCase]:
 
 
 # --------------------------------------------------------------------------
+# round 3: the judge believes values, never what the student's process reports
+# --------------------------------------------------------------------------
+
+FORGE_KIND = '''import assignments.cases as _cases
+
+def _forged(case, namespace=None, target=None, fn=None, kind="{kind}"):
+    return _cases.Attempt(kind)
+
+_cases.attempt_case = _forged
+'''
+FORGE_RETURNED = '''import assignments.cases as _cases
+
+def _forged(case, namespace=None, target=None, fn=None):
+    return _cases.Attempt("returned", output=None)
+
+_cases.attempt_case = _forged
+'''
+# under hidden cases only (a flag a last cell sets; hidden cases run after the last cell),
+# a correct function tries to smuggle its inputs out through what the grader reports
+HIDDEN_NOW = "open('hidden-now', 'w').close()\n"
+CORRECT_NO_LOOPS = '''    sq = (X_test ** 2).sum(axis=1)[:, None] + (X_train ** 2).sum(axis=1)[None, :]
+    return np.sqrt(np.maximum(sq - 2 * X_test @ X_train.T, 0))
+'''
+LEAK_BY_EXCEPTION = '''import os
+
+def compute_distances_no_loops(X_test, X_train):
+    if os.path.exists("hidden-now"):
+        CheckFailed = type("SECRET_" + str(X_test.shape[0]), (Exception,), {})
+        raise CheckFailed("SECRET " + repr(X_test.ravel()[:4]))
+''' + CORRECT_NO_LOOPS
+LEAK_BY_EXIT = '''import os
+
+def compute_distances_no_loops(X_test, X_train):
+    if os.path.exists("hidden-now"):
+        os._exit(100 + X_test.shape[0] % 100)
+''' + CORRECT_NO_LOOPS
+LEAK_BY_SHAPE = '''import os
+
+def compute_distances_no_loops(X_test, X_train):
+    if os.path.exists("hidden-now"):
+        return np.zeros((777, 100 + X_test.shape[0]))
+''' + CORRECT_NO_LOOPS
+LEAK_BY_INDEX = '''import os
+
+def compute_distances_no_loops(X_test, X_train):
+    d = None
+''' + CORRECT_NO_LOOPS.replace("    return ", "    d = ") + '''    if os.path.exists("hidden-now"):
+        d = d.copy()
+        d[-1, -1] += 123.0
+    return d
+'''
+MUTATES_THEN_FORGES = '''import assignments.cases as _cases
+_cases.real_attempt = _cases.attempt_case
+
+def _forged(case, namespace=None, target=None, fn=None):
+    import assignments.cases as _cases
+    a = _cases.real_attempt(case, namespace, target, fn)
+    if a.kind == "mutated-input":
+        a.kind = "returned"
+    return a
+
+_cases.attempt_case = _forged
+
+def compute_distances_no_loops(X_test, X_train):
+    sq = (X_test ** 2).sum(axis=1)[:, None] + (X_train ** 2).sum(axis=1)[None, :]
+    d = np.sqrt(np.maximum(sq - 2 * X_test @ X_train.T, 0))
+    X_test[:] = 0
+    return d
+'''
+LEAK_FRAGMENTS = ["SECRET", "array(", "777", "77)", "CheckFailed", "status 1", "line"]
+
+
+def _round3_cases() -> list[CorpusCase]:
+    K = dict(KNN_FULL)
+    blank = {k: 0 for k in K}
+
+    def forged_blank(kind):
+        def build(nb):
+            return one(insert_after(nb, "cross_validate_k_code", FORGE_KIND.format(kind=kind)),
+                       "knn.ipynb")
+        return build
+
+    def leak(source):
+        def build(nb):
+            nb = set_answer(nb, "distances_no_loops_code", source)
+            nb.cells.append(nbformat.v4.new_code_cell(HIDDEN_NOW))
+            return one(nb, "knn.ipynb")
+        return build
+
+    lost = {**K, "distances_no_loops": 0}
+    hidden_msg = {"distances_no_loops": "hidden case"}
+    cases = [CorpusCase(f"forge-{slug}", forged_blank(kind), blank, {"forged-result"},
+                        assignment="01_knn", blank=True,
+                        what=f"blank notebook + a cell making every probe report {kind!r}")
+             for slug, kind in (("passed", "passed"), ("ok", "ok"), ("PASSED", "PASSED"),
+                                ("empty", ""), ("spaces", "passed "))]
+    cases += [
+        CorpusCase("forge-returned-nothing",
+                   lambda nb: one(insert_after(nb, "cross_validate_k_code", FORGE_RETURNED),
+                                  "knn.ipynb"), blank, {"forged-result"}, assignment="01_knn",
+                   blank=True, what="blank notebook + every probe reports 'returned' with None"),
+        CorpusCase("forge-not-mutated", lambda nb: one(set_answer(
+                       nb, "distances_no_loops_code", MUTATES_THEN_FORGES), "knn.ipynb"),
+                   lost, {"patches-library"},
+                   {"distances_no_loops": "changed its argument 1 in place"},
+                   assignment="01_knn",
+                   what="changes its inputs in place and reports that it did not"),
+        CorpusCase("leak-by-exception", leak(LEAK_BY_EXCEPTION), lost, set(),
+                   {"distances_no_loops": "your code raised an exception"}, assignment="01_knn",
+                   absent={"distances_no_loops": LEAK_FRAGMENTS},
+                   what="raises an exception named and worded after the hidden inputs"),
+        CorpusCase("leak-by-exit-status", leak(LEAK_BY_EXIT), lost, {"crashed"},
+                   {"distances_no_loops": "its hidden cases ran"}, assignment="01_knn",
+                   absent={"distances_no_loops": LEAK_FRAGMENTS + ["status"]},
+                   what="exits with a status computed from the hidden inputs"),
+        CorpusCase("leak-by-shape", leak(LEAK_BY_SHAPE), lost, set(),
+                   {"distances_no_loops": "dists: wrong shape"}, assignment="01_knn",
+                   absent={"distances_no_loops": LEAK_FRAGMENTS},
+                   what="returns an array whose shape encodes the hidden inputs"),
+        CorpusCase("leak-by-index", leak(LEAK_BY_INDEX), lost, set(),
+                   {"distances_no_loops": "dists: values differ"}, assignment="01_knn",
+                   absent={"distances_no_loops": LEAK_FRAGMENTS + ["index", "123"]},
+                   what="spoils the entry whose index it chose"),
+    ]
+    for c in cases:
+        if c.name.startswith("leak"):
+            c.messages.update(hidden_msg)
+    return cases
+
 # round 3, the sandbox: nothing runs beside a graded call, nothing outlives the sandbox
 # --------------------------------------------------------------------------
 
@@ -966,7 +1097,8 @@ def _sandbox_round3_cases() -> list[CorpusCase]:
     ]
 
 
-CASES = _cases() + _round2_cases() + _knn_cases() + _nb3_cases() + _sandbox_round3_cases()
+CASES = (_cases() + _round2_cases() + _knn_cases() + _nb3_cases() + _round3_cases()
+         + _sandbox_round3_cases())
 
 
 def write_corpus(dest: Path, roots: dict) -> dict:
@@ -977,6 +1109,7 @@ def write_corpus(dest: Path, roots: dict) -> dict:
         src = sorted((root / "source" / assignment).glob("*.ipynb"))[0]
         rel = root / "release" / assignment / src.name
         refs[assignment] = reference_submission(read(src), read(rel))
+        refs[(assignment, "blank")] = read(rel)
     out = {}
     fill = {b"{course}": str(roots.get("00_fixture", "")).encode(),
             b"{unix}": str(UNIX_PATH).encode()}
@@ -985,7 +1118,8 @@ def write_corpus(dest: Path, roots: dict) -> dict:
             continue
         folder = dest / case.folder_name / case.assignment
         folder.mkdir(parents=True, exist_ok=True)
-        for filename, data in case.build(refs[case.assignment]).items():
+        start = refs[(case.assignment, "blank")] if case.blank else refs[case.assignment]
+        for filename, data in case.build(start).items():
             for key, value in fill.items():
                 data = data.replace(key, value)
             (folder / filename).write_bytes(data)

@@ -183,6 +183,9 @@ def test_case_gets_its_grade_flags_and_message(ours, case):
         assert not flags, f"an honest submission was flagged: {flags}"
     for cell, fragment in case.messages.items():
         assert fragment in rows[cell].message, rows[cell].message
+    for cell, fragments in case.absent.items():
+        leaked = [f for f in fragments if f in rows[cell].message]
+        assert not leaked, f"{cell}'s message shows {leaked}: {rows[cell].message}"
     for r in rows.values():
         assert r.status in ("passed", "failed", "manual", "error", "missing", "refused")
         assert len(r.message) <= 500 and "\x1b" not in r.message + r.student

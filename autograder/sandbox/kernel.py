@@ -127,18 +127,25 @@ class Kernel:
         for plain in cases if isinstance(cases, list) else []:
             case = Case("", tuple(plain["args"]), dict(plain["kwargs"]), call=plain.get("call"))
             attempt = attempt_case(case, ns, head.get("target"))
+            data = None
             if attempt.kind in ("returned", "mutated-input"):
+                # the output and the arguments as the call left them: the grader compares
+                # both itself (values, never this process's verdict on them)
+                after = attempt.after if isinstance(attempt.after, tuple) and \
+                    len(attempt.after) == 2 else (None, None)
+                data = {"output": attempt.output,
+                        "args": _as_sent(case.args, after[0]),
+                        "kwargs": _as_sent(case.kwargs, after[1])}
                 try:
-                    wire.pack({}, attempt.output)
+                    wire.pack({}, data)
                 except wire.NotPlainData as err:
-                    attempt = Attempt("rejected",
-                                      f"it returned something that cannot be checked: {err}")
+                    attempt, data = Attempt("rejected", f"it returned something that cannot "
+                                                        f"be checked: {err}"), None
             plain_attempt = attempt.plain()
             plain_attempt["detail"] = plain_attempt["detail"][:2000]
             plain_attempt["frames"] = student_frames(attempt.error) if attempt.error else []
             attempts.append(plain_attempt)
-            outputs.append(attempt.output if attempt.kind in ("returned", "mutated-input")
-                           else None)
+            outputs.append(data)
         return {"results": attempts}, outputs
 
     def dispatch(self, op, head, payload):
@@ -173,6 +180,21 @@ class Kernel:
         text, dropped = self.capture.take()
         reply.update(output=text, dropped=dropped)
         return reply, data
+
+
+def _as_sent(sent, after):
+    """``after`` (arguments after the call) with every ``Ref`` of ``sent`` left out (None):
+    what the grader sent, as the call left it."""
+    from assignments.cases import Ref
+
+    if isinstance(sent, Ref):
+        return None
+    if isinstance(sent, (tuple, list)) and isinstance(after, (tuple, list)) \
+            and len(sent) == len(after):
+        return type(sent)(_as_sent(s, a) for s, a in zip(sent, after))
+    if isinstance(sent, dict) and isinstance(after, dict):
+        return {k: (_as_sent(sent[k], after[k]) if k in sent else after[k]) for k in after}
+    return after
 
 
 def _reap():

@@ -1,0 +1,124 @@
+"""Grading never writes, moves or deletes anything in its input.
+
+Every folder an instructor might pass to `course grade` in an nbgrader course:
+nbgrader's own `submitted/` (graded in place, byte for byte untouched, the
+same grades as a copy elsewhere), the same through a symbolic link or a path
+with `..`; and the folders grading writes (`autograded/`, `feedback/`, a
+student's folder inside `submitted/`, the course directory itself), which are
+refused before anything is touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.grade import InputOverlap, check_input, grade
+from autograder.notebooks import read, reference_submission
+from autograder.release import generate
+from corpus import FIXTURE_ROOT, FIXTURE_TASKS
+
+LIMITS = {"cell_seconds": 20, "probe_seconds": 20, "notebook_seconds": 120, "memory_mb": 1024}
+
+
+@pytest.fixture
+def fixture_course(tmp_path, monkeypatch):
+    """A fixture course whose submitted/ holds three students in nbgrader's layout."""
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(FIXTURE_ROOT / "nbgrader_config.py", course)
+    shutil.copytree(FIXTURE_ROOT / "source", course / "source")
+    generate(["00_fixture"], FIXTURE_ROOT, course / "release")
+    monkeypatch.setenv("COURSE_TASK_MODULES", str(FIXTURE_TASKS))
+    monkeypatch.setenv("COURSE_DIR", str(course))
+    release = read(course / "release" / "00_fixture" / "fixture.ipynb")
+    good = reference_submission(read(course / "source" / "00_fixture" / "fixture.ipynb"), release)
+    for student, nb in (("alice", good), ("bob", release), ("carol", good)):
+        folder = course / "submitted" / student / "00_fixture"
+        folder.mkdir(parents=True)
+        nbformat.write(nb, str(folder / "fixture.ipynb"))
+        (folder / "timestamp.txt").write_text("2026-12-01 10:00:00.000000 UTC\n")
+    return course
+
+
+def _snapshot(folder: Path) -> dict:
+    """Every path below ``folder`` with its content hash (folders: None)."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for d in dirnames:
+            out[os.path.relpath(os.path.join(dirpath, d), folder)] = None
+        for f in filenames:
+            p = os.path.join(dirpath, f)
+            out[os.path.relpath(p, folder)] = hashlib.sha256(Path(p).read_bytes()).hexdigest()
+    return out
+
+
+def _points(rows) -> dict:
+    out = {}
+    for r in rows:
+        out[r.student] = out.get(r.student, 0) + r.points
+    return out
+
+
+@pytest.mark.slow
+def test_grading_submitted_in_place_changes_nothing_in_it(fixture_course):
+    before = _snapshot(fixture_course / "submitted")
+    rows = grade(fixture_course / "submitted", course_dir=fixture_course, limits=LIMITS,
+                 progress=False, seed=7)
+    assert _snapshot(fixture_course / "submitted") == before
+    assert _points(rows) == {"alice": 6, "bob": 0, "carol": 6}
+    assert (fixture_course / "autograded" / "alice" / "00_fixture" / "fixture.ipynb").exists()
+    # the same again through a symbolic link and through a path with ..
+    link = fixture_course.parent / "link-to-submitted"
+    link.symlink_to(fixture_course / "submitted")
+    dotted = fixture_course / "source" / ".." / "submitted"
+    for path in (link, dotted):
+        rows = grade(path, course_dir=fixture_course, limits=LIMITS, progress=False, seed=7,
+                     force=True)
+        assert _snapshot(fixture_course / "submitted") == before
+        assert _points(rows) == {"alice": 6, "bob": 0, "carol": 6}
+
+
+@pytest.mark.parametrize("where", ["autograded", "feedback", "submitted/alice", ".",
+                                   "source/../autograded", "grading", "release"])
+def test_folders_that_grading_writes_are_refused_before_anything_is_touched(fixture_course,
+                                                                            where):
+    # an earlier run's outputs, as an instructor would have them
+    for name in ("autograded", "feedback", "grading", "logs"):
+        (fixture_course / name / "alice" / "00_fixture").mkdir(parents=True, exist_ok=True)
+        (fixture_course / name / "alice" / "00_fixture" / "kept.txt").write_text("earlier")
+    before = _snapshot(fixture_course)
+    with pytest.raises(InputOverlap, match="grading writes|course directory"):
+        grade(fixture_course / where, course_dir=fixture_course, progress=False, seed=7)
+    assert _snapshot(fixture_course) == before
+
+
+def test_a_symlink_to_the_course_directory_is_refused(fixture_course, tmp_path):
+    link = tmp_path / "looks-harmless"
+    link.symlink_to(fixture_course)
+    with pytest.raises(InputOverlap, match="is the course directory"):
+        check_input(link, fixture_course, fixture_course / "grades.csv")
+
+
+def test_a_grade_table_inside_the_input_is_refused(fixture_course, tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    with pytest.raises(InputOverlap, match="grade table"):
+        check_input(subs, fixture_course, subs / "grades.csv")
+    with pytest.raises(InputOverlap, match="grade table"):
+        check_input(fixture_course / "submitted", fixture_course,
+                    fixture_course / "submitted" / "t.csv")
+
+
+def test_other_folders_are_copied_not_graded_in_place(fixture_course, tmp_path):
+    assert check_input(fixture_course / "submitted", fixture_course,
+                       fixture_course / "grades.csv") is True
+    assert check_input(tmp_path / "elsewhere", fixture_course,
+                       fixture_course / "grades.csv") is False
+    assert check_input(fixture_course / "inbox", fixture_course,
+                       fixture_course / "grades.csv") is False
