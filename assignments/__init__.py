@@ -23,7 +23,9 @@ Conventions used across the whole course
   it sets ``NBGRADER_EXECUTION``; ``budget(quick=..., full=...)`` then picks
   the small setting, so every notebook runs in well under a minute while it
   is graded.  ``COURSE_QUICK=1`` forces quick mode, ``COURSE_QUICK=0`` forces
-  full mode.
+  full mode; anywhere else (a student's "Run all") a notebook runs in full
+  mode.  ``assignments.mode`` holds all of this, and ``show_mode`` says it in
+  each notebook's first code cell.
 * Regularization: L2 weight decay adds ``reg * np.sum(W * W)`` to the loss
   (no factor 1/2), so its gradient is ``2 * reg * W``.  Biases are not
   regularized.  Every notebook uses this one convention.
@@ -40,26 +42,8 @@ Conventions used across the whole course
 
 from __future__ import annotations
 
-import os
+from .mode import budget, is_quick, show_mode
 
-__all__ = ["budget", "is_quick"]
+__all__ = ["budget", "is_quick", "show_mode"]
 
 __version__ = "0.1.0"
-
-
-def is_quick() -> bool:
-    """True when notebooks should use their small (quick-mode) settings."""
-    forced = os.environ.get("COURSE_QUICK", "").strip().lower()
-    if forced in {"1", "true", "yes", "on"}:
-        return True
-    if forced in {"0", "false", "no", "off"}:
-        return False
-    return bool(os.environ.get("NBGRADER_EXECUTION"))
-
-
-def budget(quick, full):
-    """Return ``quick`` in quick mode and ``full`` otherwise.
-
-    Example: ``num_train = budget(quick=1000, full=5000)``.
-    """
-    return quick if is_quick() else full

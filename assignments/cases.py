@@ -36,7 +36,7 @@ __all__ = [
     "CheckFailed", "NotDefined", "Case", "Ref", "student", "library", "value_of",
     "Attempt", "Verdict", "attempt_case", "judge", "failure_message", "run_cases",
     "compare", "describe_worst", "resolve_refs", "FAILURE_KINDS", "ATTEMPT_KINDS",
-    "mutated_argument",
+    "mutated_argument", "is_student_code",
 ]
 
 
@@ -192,6 +192,7 @@ class Attempt:
     error: BaseException | None = field(default=None, repr=False, compare=False)
     exception: str = ""   # the exception's type name when kind == "raised"
     after: tuple | None = field(default=None, repr=False, compare=False)  # (args, kwargs) after
+    frames: list = field(default_factory=list, repr=False, compare=False)  # the student's
 
     def plain(self) -> dict:
         """The attempt without its output and exception object, as JSON-able data."""
@@ -240,15 +241,27 @@ def mutated_argument(before, args, kwargs) -> str | None:
 
 
 def _library_dirs() -> tuple:
-    here = os.path.dirname(os.path.abspath(__file__))
-    return (sys.prefix, sys.base_prefix, here)
+    """The Python installation, installed packages and this package, as path prefixes."""
+    dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.abspath(__file__))}
+    dirs |= {p for p in sys.path if p and os.path.basename(p) in ("site-packages", "dist-packages")}
+    return tuple(os.path.join(os.path.realpath(d), "") for d in dirs)
+
+
+def is_student_code(filename: str, library=()) -> bool:
+    """The one rule for "this code is the student's": the code of notebook cells (IPython's,
+    ipykernel's, the grader's ``<cell ...>`` and ``<answer ...>``) and any file outside the
+    Python installation, the installed packages, this package and the ``library`` folders
+    (a module the student wrote to disk is the student's too)."""
+    if filename.startswith("<"):
+        return not filename.startswith("<frozen") and filename != "<string>"
+    path = os.path.realpath(filename)
+    return not path.startswith(_library_dirs() + tuple(os.path.join(os.path.realpath(d), "")
+                                                       for d in library))
 
 
 def student_frame(err: BaseException) -> str:
     """' (in fn, line N: code)' for the deepest frame of the student's own code."""
-    library = _library_dirs()
-    frames = [f for f in traceback.extract_tb(err.__traceback__)
-              if not os.path.abspath(f.filename).startswith(library)]
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if is_student_code(f.filename)]
     if not frames:
         return ""
     last = frames[-1]
@@ -372,6 +385,8 @@ def run_cases(fn, cases, name=None, namespace=None, quiet=False) -> None:
     for case in cases:
         attempt = attempt_case(case, namespace, name, fn)
         if attempt.kind in ("raised",) and not isinstance(attempt.error, CheckFailed):
+            # the student's own exception and traceback, and which case raised it
+            attempt.error.add_note(f"(raised by {name}, case '{case.label}')")
             raise attempt.error
         verdict = judge(attempt, case)
         if not verdict.passed:

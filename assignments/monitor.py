@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .vis import legend_below
+
 __all__ = ["smooth", "plot_training", "plot_losses", "compare_runs", "plot_update_ratios",
            "plot_gradient_magnitudes", "plot_local_gradients", "plot_activation_functions",
            "show_weights", "UPDATE_RATIO_TARGET", "line_style"]
@@ -189,7 +191,8 @@ def plot_losses(runs, ax=None, title="training loss", window=None, logy=False, e
 def compare_runs(runs, title=None, ratio_param=None):
     """Several named runs side by side: loss, accuracy and update-to-weight ratio.
 
-    ``runs`` maps a name to a trained Solver.  The third panel shows the
+    ``runs`` maps a name to a trained Solver; one legend below the panels
+    names them.  The third panel shows the
     update ratio of ``ratio_param`` (default: the first weight matrix).
     Prints one summary row per run plus its median update ratio.
     """
@@ -203,7 +206,7 @@ def compare_runs(runs, title=None, ratio_param=None):
         style = line_style(i)
         color = style["color"]
         epochs = np.arange(len(solver.val_acc_history))
-        ax_acc.plot(epochs, solver.val_acc_history, "o-", color=color, label=f"{name}: val")
+        ax_acc.plot(epochs, solver.val_acc_history, "o-", color=color)
         ax_acc.plot(epochs, solver.train_acc_history, "--", color=color, alpha=0.7)
         param = ratio_param or _weight_names(solver)[0]
         ratios = np.asarray(solver.update_ratios[param], dtype=np.float64)
@@ -215,15 +218,15 @@ def compare_runs(runs, title=None, ratio_param=None):
     ax_acc.set_ylabel("accuracy")
     ax_acc.set_title("validation (solid) and train (dashed) accuracy")
     ax_acc.set_ylim(0, 1)
-    ax_ratio.axhline(UPDATE_RATIO_TARGET, color="k", ls="--", lw=1, label="1e-3")
+    ax_ratio.axhline(UPDATE_RATIO_TARGET, color="k", ls="--", lw=1, label="1e-3 rule of thumb")
     ax_ratio.set_yscale("log")
     ax_ratio.set_xlabel("epoch")
     ax_ratio.set_ylabel("||update|| / ||W||")
     ax_ratio.set_title(f"update-to-weight ratio of {ratio_param or 'the first weights'}")
-    ax_ratio.legend(fontsize=8)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    legend_below(fig, [ax_ratio])
     return fig
 
 

@@ -188,12 +188,22 @@ def plot_search(result: SearchResult, x: str, y: str, ax=None):
         ax.legend()
     best = result.best
     ax.scatter([best.params[x]], [best.params[y]], marker="*", s=300, color="red",
-               edgecolors="k", label="best")
+               edgecolors="k", label="best", zorder=3)
     from .vis import readable_log_axis
 
-    for which, name in (("x", x), ("y", y)):
-        if isinstance(result.space.get(name), LogUniform):
+    for which, name, values in (("x", x, xs), ("y", y, ys)):
+        log = isinstance(result.space.get(name), LogUniform)
+        # a margin of 10 % on each side, so no marker (the best trial's star often sits
+        # at the edge of the sampled values) is cut by the frame
+        v = np.log10(values) if log else values
+        lo, hi = float(v.min()), float(v.max())
+        pad = 0.1 * (hi - lo) if hi > lo else 0.5
+        lo, hi = lo - pad, hi + pad
+        if log:
             getattr(ax, f"set_{which}scale")("log")
+            lo, hi = 10 ** lo, 10 ** hi
+        getattr(ax, f"set_{which}lim")(lo, hi)
+        if log:
             readable_log_axis(ax, which)
     ax.set_xlabel(x)
     ax.set_ylabel(y)

@@ -1,11 +1,22 @@
-"""Timing helpers: a best-of-n timer, interleaved timings, a table of speed-ups, and the
-name of the BLAS kernel that ran them."""
+"""Timing helpers: a best-of-n timer, interleaved timings, a table of speed-ups, the
+name of the BLAS kernel that ran them, and a progress bar for long experiment loops."""
 
 from __future__ import annotations
 
 import time
 
-__all__ = ["best_time", "best_times_interleaved", "timing_table", "blas_core"]
+__all__ = ["best_time", "best_times_interleaved", "timing_table", "blas_core", "progress"]
+
+
+def progress(iterable, desc):
+    """``iterable`` behind a progress bar with the elapsed time and an estimate of the rest.
+
+    For a notebook cell that trains one network per variant and takes minutes in
+    full mode.  Like the ``Solver``'s own bar it disappears when the loop ends.
+    """
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc, leave=False)
 
 
 def best_time(fn, *args, repeat=3, **kwargs):

@@ -12,7 +12,8 @@ import numpy as np
 from .metrics import confusion_matrix
 
 __all__ = ["to_displayable", "image_grid", "class_samples", "plot_confusion_matrix",
-           "draw_decision_regions", "plot_decision_regions", "readable_log_axis"]
+           "draw_decision_regions", "plot_decision_regions", "readable_log_axis",
+           "legend_below"]
 
 
 def to_displayable(X):
@@ -28,16 +29,46 @@ def to_displayable(X):
     return X[..., 0] if X.shape[-1] == 1 else X
 
 
+def legend_below(fig, axes=None, ncol=None, fontsize=8):
+    """One legend for the whole figure, below its panels, where it covers no data.
+
+    Collects the labelled lines, bars and markers of ``axes`` (default: every
+    panel of ``fig``; a label seen twice is kept once) and removes every
+    panel's own legend.  Call it after ``fig.tight_layout()``; the notebooks' inline
+    figures are saved with a tight bounding box, which keeps the legend.
+    """
+    handles, labels = [], []
+    for ax in (fig.axes if axes is None else axes):
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(h)
+                labels.append(label)
+    for ax in fig.axes:
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+    if not handles:
+        return None
+    ncol = ncol or min(len(labels), 6)
+    return fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                      ncol=ncol, fontsize=fontsize, frameon=False)
+
+
 def image_grid(X, titles=None, ncols=10, ax_size=1.2, suptitle=None):
-    """Show a batch of images on a grid; returns the matplotlib figure."""
+    """Show a batch of images on a grid; returns the matplotlib figure.
+
+    Each row gets room for its titles' lines, so a title of two lines does not
+    run into the images of the row above.
+    """
     import matplotlib.pyplot as plt
 
     imgs = to_displayable(X)
     n = len(imgs)
     ncols = max(1, min(ncols, n))
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * ax_size, nrows * ax_size * 1.15),
-                             squeeze=False)
+    title_lines = 0 if titles is None else max((str(t).count("\n") + 1 for t in titles), default=0)
+    row_height = ax_size * 1.05 + 0.16 * title_lines
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * ax_size, nrows * row_height),
+                             squeeze=False, layout="constrained")
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
@@ -46,7 +77,6 @@ def image_grid(X, titles=None, ncols=10, ax_size=1.2, suptitle=None):
                 ax.set_title(str(titles[i]), fontsize=8)
     if suptitle:
         fig.suptitle(suptitle)
-    fig.tight_layout()
     return fig
 
 

@@ -1,29 +1,44 @@
-"""The `course` command: the instructor's pipeline.
+"""The `course` command: the instructor's pipeline around nbgrader.
 
-    course release [ASSIGNMENT ...]        regenerate release/ from source/
-    course grade SUBMISSIONS [options]     autograde, feedback, grade table
-    course demo [ASSIGNMENT ...]           the whole pipeline on three demo students
-
-Global option: --course-dir DIR (else $COURSE_DIR, else the current directory),
-the folder holding nbgrader_config.py, source/ and release/.
-    course solutions [--full] [ASSIGNMENT ...]   run the solution notebooks into build/
-    course mutants [ASSIGNMENT ...]        which test cell catches each planted bug
-    course nbtext to-text|from-text ...    edit notebooks as text
+Run `course --help` for the commands, `course COMMAND --help` for each.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 
-from .course import NotACourse
+from .course import CourseError
+
+GLOBAL = """\
+the course directory (the folder holding nbgrader_config.py) is --course-dir DIR
+(before or after the command), else $COURSE_DIR, else the nearest folder from the
+current directory upwards that holds nbgrader_config.py.
+
+environment:
+  COURSE_DIR             the course directory (as --course-dir)
+  COURSE_GRADING_SEED    grading seed for hidden cases (default: the course's secret seed)
+  COURSE_DASK_SCHEDULER  address of a Dask scheduler for `grade --executor dask`
+                         (default: a local Dask cluster of --jobs workers)
+  COURSE_QUICK           1: notebooks run in quick mode (small subsets), 0: full mode
+  COURSE_DATASET         dataset the notebooks load (default: the bundled one)
+  COURSE_DATA_DIR        where downloaded datasets live
+"""
+
+
+def _assignments(args) -> list[str] | None:
+    from .course import check_assignments
+
+    names = getattr(args, "assignments", None) or getattr(args, "assignment", None)
+    return check_assignments(names) if names else None
 
 
 def _cmd_release(args) -> int:
     from .release import release
 
-    for path in release(args.assignments or None):
+    for path in release(_assignments(args)):
         print(f"wrote {path}")
     return 0
 
@@ -31,12 +46,12 @@ def _cmd_release(args) -> int:
 def _cmd_grade(args) -> int:
     from .course import course_root
     from .grade import grade
-    from .table import summary
+    from .table import TABLE_NAME, summary
 
     rows = grade(args.submissions, out=args.out, engine=args.engine,
-                 assignments=args.assignment or None, **_engine_options(args))
+                 assignments=_assignments(args), **_engine_options(args))
     print(summary(rows))
-    out = Path(args.out) if args.out else course_root() / "grades.csv"
+    out = Path(args.out) if args.out else course_root() / TABLE_NAME
     print(f"\ngrade table: {out}")
     return 0
 
@@ -53,25 +68,25 @@ def _engine_options(args) -> dict:
 def _cmd_demo(args) -> int:
     from .demo import run_demo
 
-    return run_demo(args.workdir, engine=args.engine, assignments=args.assignments or None,
+    return run_demo(args.workdir, engine=args.engine, assignments=_assignments(args),
                     **_engine_options(args))
 
 
 def _cmd_solutions(args) -> int:
     from .solutions import run_solutions
 
-    return run_solutions(args.assignments or None, full=args.full, out=args.out)
+    return run_solutions(_assignments(args), full=args.full, out=args.out)
 
 
 def _cmd_mutants(args) -> int:
+    from . import tasks
     from .course import existing_assignments
     from .mutants import format_report, run_mutants
 
     bad = 0
-    for a in args.assignments or existing_assignments():
-        from . import tasks
-
+    for a in _assignments(args) or existing_assignments():
         if not tasks.has_tasks(a):
+            print(f"== {a}: no graded tasks")
             continue
         results = run_mutants(a, seed=args.seed)
         print(f"== {a}\n{format_report(results)}\n")
@@ -87,58 +102,96 @@ def _add_engine_args(p):
     p.add_argument("--force", action="store_true", help="regrade submissions already graded")
     p.add_argument("--seed", type=int, default=None, help="grading seed for hidden cases")
     p.add_argument("--executor", choices=["local", "dask"], default=None,
-                   help="where workers run: local processes (default) or a Dask cluster")
+                   help="where workers run: local processes (default) or a Dask cluster "
+                        "($COURSE_DASK_SCHEDULER, else a local one)")
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="course", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("--course-dir", default=None,
-                        help="the course directory, holding nbgrader_config.py (default: "
-                             "$COURSE_DIR, else the current directory)")
-    sub = parser.add_subparsers(dest="command", required=True)
+def _parser() -> argparse.ArgumentParser:
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(prog="course", description="The instructor's pipeline "
+                                     "around nbgrader.", epilog=GLOBAL, formatter_class=raw,
+                                     usage="course [--course-dir DIR] COMMAND ...")
+    parser.add_argument("--course-dir", default=None, metavar="DIR",
+                        help="the course directory (see below)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                title="commands (`course COMMAND --help` tells more)")
 
-    p = sub.add_parser("release", help="regenerate release/ from source/")
-    p.add_argument("assignments", nargs="*")
+    def command(name, help_, description=None):
+        text = textwrap.fill(description or help_.split(": ", 1)[-1], 88)
+        return sub.add_parser(name, prog=f"course {name}", help=help_, description=text,
+                              epilog=GLOBAL, formatter_class=raw)
+
+    p = command("release", "[ASSIGNMENT ...]: regenerate release/ from source/")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                   help="only these assignments (default: all)")
     p.set_defaults(func=_cmd_release)
 
-    p = sub.add_parser("grade", help="autograde SUBMISSIONS/<student>/<assignment>/*.ipynb")
-    p.add_argument("submissions")
-    p.add_argument("--out", default=None, help="CSV grade table (default: COURSE_DIR/grades.csv)")
-    p.add_argument("--assignment", action="append", help="only these assignments")
+    p = command("grade", "SUBMISSIONS: autograde, give feedback, write course_grades.csv",
+                "Autograde every SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb in a "
+                "sandbox, record the grades in nbgrader's gradebook, generate nbgrader "
+                "feedback, and write the course's grade table.  SUBMISSIONS may be nbgrader's "
+                "own submitted/ folder (graded in place, never changed) or any folder outside "
+                "what grading writes.")
+    p.add_argument("submissions", metavar="SUBMISSIONS",
+                   help="folder of <student>/<assignment>/<notebook>.ipynb (e.g. submitted)")
+    p.add_argument("--out", default=None,
+                   help="CSV grade table (default: COURSE_DIR/course_grades.csv)")
+    p.add_argument("--assignment", action="append", metavar="ASSIGNMENT",
+                   help="only this assignment (repeatable)")
     _add_engine_args(p)
     p.set_defaults(func=_cmd_grade)
 
-    p = sub.add_parser("demo", help="release, grade and give feedback to three demo students")
-    p.add_argument("assignments", nargs="*", help="only these assignments (default: all)")
+    p = command("demo", "[ASSIGNMENT ...]: the whole pipeline on three demo students")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                   help="only these assignments (default: all)")
     p.add_argument("--workdir", default=None, help="scratch course directory (default build/demo)")
     _add_engine_args(p)
     p.set_defaults(func=_cmd_demo)
 
-    p = sub.add_parser("solutions", help="execute the solution notebooks into build/solutions")
-    p.add_argument("assignments", nargs="*")
+    p = command("solutions", "[--full] [ASSIGNMENT ...]: run the solution notebooks into "
+                             "build/solutions")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                   help="only these assignments (default: all)")
     p.add_argument("--full", action="store_true", help="full sizes instead of quick mode")
-    p.add_argument("--out", default=None)
+    p.add_argument("--out", default=None, help="output folder (default build/solutions)")
     p.set_defaults(func=_cmd_solutions)
 
-    p = sub.add_parser("mutants", help="show which test cell catches each planted bug")
-    p.add_argument("assignments", nargs="*")
+    p = command("mutants", "[ASSIGNMENT ...]: which test cell catches each planted bug")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                   help="only these assignments (default: all)")
     p.add_argument("--seed", type=int, default=None)
     p.set_defaults(func=_cmd_mutants)
 
-    p = sub.add_parser("nbtext", help="edit notebooks as percent-format text", add_help=False)
+    p = sub.add_parser("nbtext", help="to-text|from-text ...: edit notebooks as text",
+                       add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=lambda a: __import__("autograder.nbtext").nbtext.main(a.rest))
+    return parser
 
-    args, rest = parser.parse_known_args(argv)
-    if rest and args.command != "nbtext":  # `course grade SUBS --course-dir X` works too
-        extra = argparse.ArgumentParser(add_help=False)
-        extra.add_argument("--course-dir", default=None)
-        known, unknown = extra.parse_known_args(rest)
-        if unknown:
-            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-        args.course_dir = known.course_dir or args.course_dir
+
+def _take_course_dir(argv: list[str]) -> tuple[list[str], str | None]:
+    """``--course-dir DIR`` (or ``=DIR``) from anywhere before `nbtext`'s own arguments."""
+    out, found, i = [], None, 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "nbtext":
+            return out + argv[i:], found
+        if a == "--course-dir" and i + 1 < len(argv):
+            found, i = argv[i + 1], i + 2
+            continue
+        if a.startswith("--course-dir="):
+            found = a.split("=", 1)[1]
+        else:
+            out.append(a)
+        i += 1
+    return out, found
+
+
+def main(argv=None) -> int:
+    parser = _parser()
+    argv, course_dir = _take_course_dir(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(argv)
+    args.course_dir = course_dir
     if args.course_dir:
         from .course import set_course_dir
 
@@ -150,7 +203,7 @@ def main(argv=None) -> int:
         use_one_thread()
     try:
         return args.func(args)
-    except NotACourse as err:
+    except CourseError as err:
         print(f"course: {err}", file=sys.stderr)
         return 2
 

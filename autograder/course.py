@@ -2,7 +2,11 @@
 
 The course directory is, as for nbgrader, the folder holding
 ``nbgrader_config.py``: ``--course-dir`` (``set_course_dir``), else the
-environment variable ``COURSE_DIR``, else the current directory.
+environment variable ``COURSE_DIR``, else the nearest folder holding
+``nbgrader_config.py`` from the current directory upwards (as git finds
+``.git``), so that ``course`` works from anywhere inside the course and a
+notebook run in ``source/<assignment>/`` or by ``nbgrader autograde`` in
+``autograded/<student>/<assignment>/`` finds its course.
 
 Each course has its own grading seed, drawn once from the operating
 system's random source the first time the course is graded and kept in
@@ -21,25 +25,65 @@ ENV = "COURSE_DIR"
 SECRET_FILE = "grading_seed.secret"
 
 
-class NotACourse(SystemExit):
+class CourseError(SystemExit):
+    """A mistake in what the instructor asked for: ``course`` prints it as one line."""
+
+
+class NotACourse(CourseError):
     pass
+
+
+class UnknownAssignment(CourseError):
+    pass
+
+
+def check_assignments(names, root: Path | None = None) -> list[str]:
+    """``names`` if every one is an assignment of the course, else ``UnknownAssignment``."""
+    known = existing_assignments(root)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UnknownAssignment(
+            f"unknown assignment{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(repr(n) for n in unknown)}; this course has: "
+            f"{', '.join(known) or '(none: source/ is empty)'}")
+    return list(names)
 
 
 def set_course_dir(path) -> Path:
     """Make ``path`` the course directory of this process (and its children)."""
     resolved = Path(path).expanduser().resolve()
-    os.environ[ENV] = str(resolved)
+    os.environ[ENV] = os.environ[_SET_BY_OPTION] = str(resolved)
     return resolved
 
 
+CONFIG = "nbgrader_config.py"
+_SET_BY_OPTION = "COURSE_DIR_FROM_OPTION"   # marks $COURSE_DIR as set by --course-dir
+
+
+def find_course(start: Path) -> Path | None:
+    """The nearest folder from ``start`` upwards that holds ``nbgrader_config.py``."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG).is_file():
+            return folder
+    return None
+
+
 def course_root() -> Path:
-    """The course directory: $COURSE_DIR, else the current directory."""
+    """The course directory: $COURSE_DIR (or --course-dir), else found upwards from here."""
     env = os.environ.get(ENV)
-    root = Path(env).expanduser().resolve() if env else Path.cwd().resolve()
-    if not (root / "nbgrader_config.py").is_file():
-        how = f"${ENV}={env}" if env else f"the current directory ({root})"
-        raise NotACourse(f"{how} is not a course directory (it has no nbgrader_config.py); "
-                         "run `course` from the course directory or pass --course-dir DIR")
+    if env:
+        root = Path(env).expanduser().resolve()
+        if not (root / CONFIG).is_file():
+            how = "--course-dir" if os.environ.get(_SET_BY_OPTION) == env else f"${ENV}"
+            raise NotACourse(f"{how} {env} is not a course directory (it has no {CONFIG})")
+        return root
+    here = Path.cwd()
+    root = find_course(here)
+    if root is None:
+        raise NotACourse(f"no course directory here: neither {here.resolve()} nor a folder above "
+                         f"it holds {CONFIG}; run `course` inside the course directory, pass "
+                         f"--course-dir DIR, or set ${ENV}")
     return root
 
 

@@ -23,7 +23,7 @@ from .grade import grade
 from .mutants import apply
 from .notebooks import answer_sources, read, reference_submission
 from .release import generate
-from .table import summary
+from .table import TABLE_NAME, summary
 
 
 def make_submissions(workdir: Path, assignments, root: Path) -> Path:
@@ -84,7 +84,7 @@ def run_demo(workdir=None, engine="sandbox", assignments=None, **options) -> int
     generate(assignments, root, workdir / "release")
     subs = make_submissions(workdir, assignments, root)
     print(f"2/3 grading students reference, blank, buggy with the {engine} engine ...")
-    rows = grade(subs, course_dir=workdir, out=workdir / "grades.csv", engine=engine,
+    rows = grade(subs, course_dir=workdir, out=workdir / TABLE_NAME, engine=engine,
                  assignments=assignments, **options)
     print("3/3 grade table\n")
     print(summary(rows))
@@ -92,7 +92,7 @@ def run_demo(workdir=None, engine="sandbox", assignments=None, **options) -> int
         bug = _tasks.load(a).demo_bug
         if bug is not None:
             print(f"\nplanted bug in buggy/{a}: {bug.name} (the cell {bug.task} must catch it)")
-    print(f"\ngrade table (CSV): {workdir / 'grades.csv'}")
+    print(f"\ngrade table (CSV): {workdir / TABLE_NAME}")
     print(f"feedback (HTML):   {workdir / 'feedback'}/<student>/<assignment>/")
     problems = expectations(rows, assignments)
     took = time.perf_counter() - start

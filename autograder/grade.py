@@ -1,25 +1,26 @@
 """`course grade SUBMISSIONS`: autograde a folder of submissions.
 
-SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb is copied (regular
-files only, never through a link) into the course directory's nbgrader
-``submitted/`` folder, graded, feedback is generated, and one row per
-(student, assignment, grade cell) is written to a CSV grade table.  A
-submission that cannot run still gets rows, with the reason; a folder whose
-name is not a usable student id gets "refused" rows and nothing else.
+Every SUBMISSIONS/<student>/ folder gets rows for every assignment graded in
+the run: graded from its notebooks, or "missing" / "refused" with the reason
+(``submissions.discover``).  Submissions are read without trusting anything
+about them (regular files only, never through a link, within limits),
+copied into nbgrader's ``submitted/`` folder unless they are already there,
+graded (``coordinator``), recorded in nbgrader's gradebook, given nbgrader
+feedback, and written to the course's CSV grade table, one row per
+(student, assignment, grade cell).
 
 Grading never writes, moves or deletes anything in its input
 (``check_input``): nbgrader's own ``submitted/`` folder is graded in place
-(copied for the sandbox into a private folder, never rewritten), and any
-other folder that overlaps what grading writes (the course directory itself,
-``autograded/``, ``feedback/``, a student's folder inside ``submitted/``...)
-is refused before anything is touched.
+(read, never rewritten), and any other folder that overlaps what grading
+writes (the course directory itself, ``autograded/``, ``feedback/``, a
+student's folder inside ``submitted/``...) is refused before anything is
+touched.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from .cells import graded_cells
@@ -27,8 +28,8 @@ from .coordinator import grade_sandboxed
 from .course import course_root, course_seed, existing_assignments
 from .notebooks import read
 from .stock import grade_with_nbgrader
-from .submissions import Refused, discover, safe_copy
-from .table import Row, summary, write_table  # noqa: F401  (summary: for callers)
+from .submissions import discover, read_folder
+from .table import TABLE_NAME, Row, summary, write_table  # noqa: F401  (summary: for callers)
 
 
 def prepare_course(course_dir: Path, assignments: list[str], source_root: Path) -> None:
@@ -44,12 +45,16 @@ def prepare_course(course_dir: Path, assignments: list[str], source_root: Path) 
                             ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
 
 
-def refused_rows(refused: list[Refused], source_root: Path, seed) -> list[Row]:
+def unsubmitted_rows(entries, source_root: Path, seed) -> list[Row]:
+    """Rows for entries that are not graded from code: missing, or refused with the reason."""
     rows = []
-    for r in refused:
-        for src in sorted((source_root / "source" / r.assignment).glob("*.ipynb")):
-            rows += [Row(r.name, r.assignment, src.stem, gid, 0.0, pts, "refused", kind,
-                         f"not graded: {r.reason}", "refused", str(seed))
+    for e in entries:
+        for src in sorted((source_root / "source" / e.assignment).glob("*.ipynb")):
+            flags = "refused" if e.reason.status == "refused" else ""
+            message = (e.reason.text if e.reason.status == "missing"
+                       else f"not graded: {e.reason.text}")
+            rows += [Row(e.student, e.assignment, src.stem, gid, 0.0, pts, e.reason.status, kind,
+                         message, flags, str(seed))
                      for gid, pts, kind in graded_cells(read(src))]
     return rows
 
@@ -100,61 +105,49 @@ def check_input(submissions: Path, course_dir: Path, table: Path) -> bool:
     return False
 
 
-def copy_submissions(dest: Path, found) -> tuple[dict, dict]:
-    """Copy each submission into ``dest/<student>/<assignment>/``.
-
-    Returns ({assignment: {student: copied folder}}, {(assignment, student): not copied}).
-    """
-    submitted, skipped = {}, {}
-    for f in found:
-        dst = dest / f.student / f.assignment
-        if dst.exists():
-            shutil.rmtree(dst)
-        skipped[(f.assignment, f.student)] = safe_copy(f.folder, dst).skipped
-        submitted.setdefault(f.assignment, {})[f.student] = dst
-    return submitted, skipped
-
-
 def grade(submissions, course_dir=None, out=None, engine="sandbox", assignments=None,
           seed=None, **engine_options) -> list[Row]:
     """Grade every submission found; write the CSV table; return the rows."""
     source_root = course_root()
     course_dir = Path(course_dir).resolve() if course_dir else source_root
     submissions = Path(submissions)
-    table = Path(out) if out else course_dir / "grades.csv"
+    table = Path(out) if out else course_dir / TABLE_NAME
     in_place = check_input(submissions, course_dir, table)
-    known = assignments or existing_assignments(source_root)
-    found, refused = discover(submissions, known)
-    if not found and not refused:
+    known = existing_assignments(source_root)
+    roster = discover(submissions, known, assignments)
+    if not roster.entries:
         raise SystemExit(f"no submissions found under {submissions} "
                          f"(expected <student>/<assignment>/ with assignment in {known})")
-    todo = sorted({f.assignment for f in found})
-    prepare_course(course_dir, todo, source_root)
+    for note in roster.notes:
+        print(f"note: {note}")
+    prepare_course(course_dir, roster.assignments, source_root)
     if seed is None:  # an explicit seed, else $COURSE_GRADING_SEED, else the course's secret
         seed = os.environ.get("COURSE_GRADING_SEED") or course_seed(course_dir)
     seed = int(seed)
     log = course_dir / "logs" / "grade.log"
-    rows = refused_rows(refused, source_root, seed)
-    staging = None
-    try:
-        if in_place and engine == "nbgrader":  # nbgrader reads submitted/ itself
-            submitted = {}
-            for f in found:
-                submitted.setdefault(f.assignment, {})[f.student] = f.folder
-            skipped = {}
-        elif in_place:  # the sandbox grades private copies; submitted/ stays as it is
-            staging = Path(tempfile.mkdtemp(prefix="course-staging-"))
-            submitted, skipped = copy_submissions(staging, found)
-        else:
-            submitted, skipped = copy_submissions(course_dir / "submitted", found)
-        if engine == "nbgrader":
-            for a, students in sorted(submitted.items()):
-                rows += grade_with_nbgrader(course_dir, a, students, source_root, log, seed)
-        elif submitted:
-            rows += grade_sandboxed(course_dir, submitted, source_root, log, seed,
-                                    skipped=skipped, **engine_options)
-    finally:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
+    graded = [e for e in roster.entries if e.reason is None]
+    rows = unsubmitted_rows([e for e in roster.entries if e.reason is not None], source_root,
+                            seed)
+    if engine == "nbgrader":
+        rows += grade_stock(course_dir, graded, source_root, log, seed, in_place)
+    elif graded:
+        rows += grade_sandboxed(course_dir, graded, source_root, log, seed,
+                                copy_in=not in_place, **engine_options)
     write_table(rows, table)
+    return rows
+
+
+def grade_stock(course_dir, graded, source_root, log, seed, in_place) -> list[Row]:
+    """Stock ``nbgrader autograde``: it reads nbgrader's submitted/ itself."""
+    submitted = {}
+    for e in graded:
+        folder = course_dir / "submitted" / e.student / e.assignment
+        if not in_place:
+            if folder.exists():
+                shutil.rmtree(folder)
+            read_folder(e.folder, folder)
+        submitted.setdefault(e.assignment, {})[e.student] = folder
+    rows = []
+    for a, students in sorted(submitted.items()):
+        rows += grade_with_nbgrader(course_dir, a, students, source_root, log, seed)
     return rows

@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import nbformat
 
 from .cells import grade_id, is_answer, is_manual, is_test, problem, source
+from .flags import Flag
 from .notebooks import strip_hidden_tests
 
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
@@ -27,28 +27,27 @@ MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 
 @dataclass
 class Located:
-    path: Path | None
+    name: str | None             # the file graded as the expected notebook (None: none)
     flags: list = field(default_factory=list)
     problem: str | None = None
 
 
-def locate(folder: Path, expected: list[str]) -> dict[str, Located]:
-    """Match the notebooks in ``folder`` to the expected names (``knn.ipynb``...)."""
-    files = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
-    names = {p.name: p for p in files}
+def locate(notebooks: dict, expected: list[str]) -> dict[str, Located]:
+    """Match the handed-in notebooks ({name: bytes}) to the expected names (``knn.ipynb``)."""
+    names = sorted(notebooks)
     out = {}
-    unmatched = [p for p in files if p.name not in expected]
+    unmatched = [n for n in names if n not in expected]
     for name in expected:
-        if name in names:
-            extra = [p.name for p in unmatched]
-            flags = [f"extra-notebook: {', '.join(extra)} not graded"] if extra else []
-            out[name] = Located(names[name], flags)
+        if name in notebooks:
+            flags = [Flag("extra-notebook", f"{', '.join(unmatched)} not graded")] \
+                if unmatched else []
+            out[name] = Located(name, flags)
         elif len(unmatched) == 1 and len(expected) == 1:
             other = unmatched[0]
-            out[name] = Located(other, [f"wrong-name: {other.name} graded as {name}"])
+            out[name] = Located(other, [Flag("wrong-name", f"{other} graded as {name}")])
         elif unmatched:
-            listed = ", ".join(p.name for p in unmatched)
-            out[name] = Located(None, [f"ambiguous: {listed}"],
+            listed = ", ".join(unmatched)
+            out[name] = Located(None, [Flag("ambiguous", listed)],
                                 f"{name} was not submitted, and several other notebooks were "
                                 f"({listed}); hand in exactly one {name}")
         else:
@@ -56,56 +55,60 @@ def locate(folder: Path, expected: list[str]) -> dict[str, Located]:
     return out
 
 
-def parse(path: Path):
+def parse(name: str, data: bytes):
     """Return (notebook v4, flags) or raise ValueError with a student-readable reason."""
-    size = path.stat().st_size
+    size = len(data)
     if size == 0:
-        raise ValueError(f"{path.name} is an empty file")
+        raise ValueError(f"{name} is an empty file")
     if size > MAX_NOTEBOOK_BYTES:
-        raise ValueError(f"{path.name} is {size / 1e6:.0f} MB, larger than the "
+        raise ValueError(f"{name} is {size / 1e6:.0f} MB, larger than the "
                          f"{MAX_NOTEBOOK_BYTES // 2**20} MB limit (clear the outputs)")
-    text = path.read_bytes().decode("utf-8", "replace")
+    text = data.decode("utf-8", "replace")
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path.name} is not valid notebook JSON ({err.msg} at line "
+        raise ValueError(f"{name} is not valid notebook JSON ({err.msg} at line "
                          f"{err.lineno}, column {err.colno})") from None
+    except RecursionError:
+        raise ValueError(f"{name} is JSON nested too deeply to be a notebook") from None
     if not isinstance(raw, dict) or not ("cells" in raw or "worksheets" in raw):
-        raise ValueError(f"{path.name} is JSON but not a Jupyter notebook")
+        raise ValueError(f"{name} is JSON but not a Jupyter notebook")
     major = raw.get("nbformat")
     flags = []
     if major == 3:
-        flags.append("converted-nbformat-3")
+        flags.append(Flag("converted-nbformat-3"))
     elif major != 4:
-        raise ValueError(f"{path.name} has nbformat version {major!r}; only 4 (and 3, "
+        raise ValueError(f"{name} has nbformat version {major!r}; only 4 (and 3, "
                          "converted) can be graded: save it with a current Jupyter")
     try:
         with warnings.catch_warnings():  # e.g. cells without ids: harmless, not the grader's job
             warnings.simplefilter("ignore")
             nb = nbformat.reads(text, as_version=4)
     except Exception as err:  # nbformat raises many types for broken files
-        raise ValueError(f"{path.name} could not be read as a notebook ({type(err).__name__}: "
+        raise ValueError(f"{name} could not be read as a notebook ({type(err).__name__}: "
                          f"{str(err)[:200]})") from None
     for i, cell in enumerate(nb.cells):
         if not isinstance(cell, dict):
-            raise ValueError(f"{path.name}: cell {i} is not a JSON object")
+            raise ValueError(f"{name}: cell {i} is not a JSON object")
         if "source" not in cell:
-            flags.append(f"malformed-cell: cell {i} has no source (read as empty)")
+            flags.append(Flag("malformed-cell", f"cell {i} has no source (read as empty)"))
         elif not isinstance(cell.get("source"), (str, list)):
-            raise ValueError(f"{path.name} has a cell whose source is not text")
+            raise ValueError(f"{name} has a cell whose source is not text")
         cell["source"] = source(cell)
         why = problem(cell)
         if why:
-            flags.append(f"malformed-metadata: cell {i}: {why}; treated as an ordinary cell")
+            flags.append(Flag("malformed-metadata", f"cell {i}: {why}; treated as an "
+                                                    "ordinary cell"))
     return nb, flags
 
 
 @dataclass
 class PlanItem:
-    kind: str          # "code" (a cell to run) | "test" (a graded check) | "manual" | "deleted-test"
+    kind: str          # "code" (a cell to run) | "test" (a graded check) | "deleted-test"
     label: str
     source: str = ""
     grade_id: str | None = None
+    index: int | None = None   # the student's cell it comes from (None: from the source)
 
 
 @dataclass
@@ -128,55 +131,56 @@ def canonical_plan(source_nb, student_nb) -> Plan:
     src_by_id = {grade_id(c): c for c in src_graded}
 
     # the student's cells: graded ones by id, the rest anchored to the graded cell before them
-    student_by_id: dict[str, object] = {}
+    student_by_id: dict[str, tuple] = {}
     anchored: dict[str | None, list] = {}
     anchor = None
     order_seen = []
-    for cell in student_nb.cells:
+    for index, cell in enumerate(student_nb.cells):
         gid = grade_id(cell)
         if gid in src_by_id:
             if gid in student_by_id:
-                flags.append(f"duplicate-cell: {gid} appears twice; the first copy is graded")
+                flags.append(Flag("duplicate-cell", f"{gid} appears twice; the first copy "
+                                                    "is graded"))
                 continue
-            student_by_id[gid] = cell
+            student_by_id[gid] = (index, cell)
             order_seen.append(gid)
             anchor = gid
         elif cell.get("cell_type") == "code" and source(cell).strip():
-            anchored.setdefault(anchor, []).append(cell)
+            anchored.setdefault(anchor, []).append((index, cell))
     expected_order = [g for g in src_ids if g in student_by_id]
     if order_seen != expected_order:
-        flags.append("reordered-cells: graded cells were moved; source order restored")
+        flags.append(Flag("reordered-cells", "graded cells were moved; source order restored"))
 
     items, answers, manual = [], {}, {}
-    for k, cell in enumerate(anchored.get(None, [])):
-        items.append(PlanItem("code", f"extra-{k}", source(cell)))
+    for k, (index, cell) in enumerate(anchored.get(None, [])):
+        items.append(PlanItem("code", f"extra-{k}", source(cell), index=index))
     for gid in src_ids:
         src = src_by_id[gid]
-        mine = student_by_id.get(gid)
+        index, mine = student_by_id.get(gid, (None, None))
         if is_answer(src):
             if mine is None:
-                flags.append(f"deleted-answer-cell: {gid}")
+                flags.append(Flag("deleted-answer-cell", gid))
             else:
                 if mine.get("cell_type") != "code":
-                    flags.append(f"retyped-answer-cell: {gid} was changed to "
-                                 f"{mine.get('cell_type')}; run as code")
+                    flags.append(Flag("retyped-answer-cell", f"{gid} was changed to "
+                                      f"{mine.get('cell_type')}; run as code"))
                 answers[gid] = source(mine)
-                items.append(PlanItem("code", gid, source(mine), gid))
+                items.append(PlanItem("code", gid, source(mine), gid, index))
         elif is_test(src):
             if mine is None:
-                flags.append(f"deleted-test-cell: {gid} (scores 0)")
+                flags.append(Flag("deleted-test-cell", f"{gid} (scores 0)"))
                 items.append(PlanItem("deleted-test", gid, grade_id=gid))
             else:
                 if mine.get("cell_type") != "code":
-                    flags.append(f"retyped-test-cell: {gid} was changed to "
-                                 f"{mine.get('cell_type')}; restored")
+                    flags.append(Flag("retyped-test-cell", f"{gid} was changed to "
+                                      f"{mine.get('cell_type')}; restored"))
                 elif _norm(source(mine)) != _norm(strip_hidden_tests(src.source)):
-                    flags.append(f"edited-test-cell: {gid}; restored")
-                items.append(PlanItem("test", gid, grade_id=gid))
+                    flags.append(Flag("edited-test-cell", f"{gid}; restored"))
+                items.append(PlanItem("test", gid, grade_id=gid, index=index))
         elif is_manual(src):
             manual[gid] = source(mine) if mine is not None else None
             if mine is None:
-                flags.append(f"deleted-answer-cell: {gid}")
-        for k, cell in enumerate(anchored.get(gid, [])):
-            items.append(PlanItem("code", f"{gid}+{k}", source(cell)))
+                flags.append(Flag("deleted-answer-cell", gid))
+        for k, (index, cell) in enumerate(anchored.get(gid, [])):
+            items.append(PlanItem("code", f"{gid}+{k}", source(cell), index=index))
     return Plan(items, flags, answers, manual)

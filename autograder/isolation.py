@@ -111,13 +111,16 @@ def describe_isolation(caps=None) -> str:
     return "; ".join(parts) + (f"; NOT enforced here: {', '.join(missing)}" if missing else "")
 
 
-def _without(root: Path, holes: list[Path]) -> list[str]:
-    """``root`` as allow-list entries that leave out every path in ``holes``."""
+def _without(root: Path, holes: list[Path], split: set | None = None) -> list[str]:
+    """``root`` as allow-list entries that leave out every path in ``holes``; every folder
+    split open on the way is added to ``split`` (it may be listed, not read)."""
     inside = [h for h in holes if h == root or root in h.parents]
     if not inside:
         return [str(root)]
     if root in inside or not root.is_dir() or root.is_symlink():
         return []
+    if split is not None:
+        split.add(str(root))
     out = []
     for child in sorted(root.iterdir()):
         try:
@@ -126,12 +129,18 @@ def _without(root: Path, holes: list[Path]) -> list[str]:
             continue
         if any(target == h or h in target.parents for h in holes):
             continue
-        out += _without(target if child.is_symlink() else child, holes)
+        out += _without(target if child.is_symlink() else child, holes, split)
     return out
 
 
-def read_paths(extra=(), hidden=()) -> list[str]:
-    """What the sandbox may read; ``hidden`` paths are left out even below allowed ones."""
+def sandbox_paths(extra=(), hidden=()) -> tuple[list[str], list[str]]:
+    """(what the sandbox may read, folders it may only list).
+
+    ``hidden`` paths are left out even below allowed ones; a folder that
+    holds a hidden path is split into its other entries, and may itself be
+    listed (a wheel installs the grader in site-packages, and Python's and
+    matplotlib's scans of installed packages list site-packages).
+    """
     import assignments
 
     from assignments.data.registry import data_dir
@@ -144,8 +153,13 @@ def read_paths(extra=(), hidden=()) -> list[str]:
     roots.update(p for p in sys.path  # installed packages found through .pth files too
                  if p and os.path.basename(p) in ("site-packages", "dist-packages"))
     roots.update(str(p) for p in extra)
-    out = set()
+    out, split = set(), set()
     for r in roots:
         if r and os.path.exists(r):
-            out.update(_without(Path(os.path.realpath(r)), holes))
-    return sorted(out)
+            out.update(_without(Path(os.path.realpath(r)), holes, split))
+    return sorted(out), sorted(split)
+
+
+def read_paths(extra=(), hidden=()) -> list[str]:
+    """What the sandbox may read (see ``sandbox_paths``)."""
+    return sandbox_paths(extra, hidden)[0]

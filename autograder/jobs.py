@@ -1,19 +1,26 @@
-"""One job: one student's assignment, graded in named stages (trusted side).
+"""One job: one student's assignment, graded in named stages (on a worker).
 
-``grade_job`` runs, for every notebook of the assignment:
+A ``Job`` is plain data: the student's notebooks as bytes, the source
+notebooks as text, the seed and the limits.  ``grade_job`` needs nothing
+else (no path into the course directory), so it runs the same in a local
+process and on a Dask worker that cannot see the course; it returns plain
+data: the rows, the autograded notebooks and the instructor's log, which
+the coordinator records.  For every notebook of the assignment:
 
-1. ``read_submission``: find and parse the file (``intake``);
+1. ``read_notebook``: locate and parse the handed-in file (``intake``);
 2. ``make_plan``: rebuild it from the source's graded cells, scan the
    student's code, and lay out the steps: the cells in order, a snapshot
    and the visible cases at each test cell, the hidden cases after the last
    cell (so nothing printed after a hidden case reaches the feedback);
 3. ``run_steps`` (``replay``): execute them in the sandbox;
-4. ``judge_notebook``: verdicts and rows, computed here;
-5. ``feedback.write_autograded``.
+4. ``judge_notebook``: verdicts and rows, decided here from values only;
+5. ``feedback.autograded_notebook``: what nbgrader's formgrader and
+   feedback show.
 
 Everything runs under one boundary: whatever goes wrong in trusted code
 while grading one student becomes rows with status ``grader-error`` for that
-student only (with the reason), and the run goes on.
+student only (with the reason), and the run goes on.  Reading the student's
+text is bounded by caps on its size (``intake``, ``scan``), never by hope.
 """
 
 from __future__ import annotations
@@ -28,20 +35,22 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import nbformat
 import numpy as np
 
 from . import __version__
 from . import tasks as _tasks
 from . import workdirs
 from .cells import grade_id, graded_cells, is_answer
-from .feedback import write_autograded
+from .feedback import autograded_notebook, cell_outputs
+from .flags import Flag, kinds
 from .intake import canonical_plan, locate, parse
-from .notebooks import read, reference_namespace, strip_solution_markers
+from .notebooks import reference_from_texts, strip_solution_markers
 from .replay import Step, run_steps
-from .scan import event_flags, scan_cell, slugs
+from .scan import event_flags, scan_cell
 from .spawn import Limits
 from .table import Row
-from .verdicts import Sources, crash_note, judge_task, merge
+from .judging import Sources, TaskVerdict, crash_note, judge_outcome, merge
 
 ENGINE = f"sandbox-{__version__}"
 SLOT = [-1]  # this pool process's slot: the core it is pinned to without a CPU cgroup (-1: none)
@@ -55,57 +64,52 @@ def engine_string() -> str:
 class Job:
     student: str
     assignment: str
-    folder: str
-    course_dir: str
-    source_root: str
+    notebooks: dict                                # handed-in notebooks: name -> bytes
+    sources: dict                                  # the source notebooks: name -> JSON text
     seed: int
     limits: dict = field(default_factory=dict)
-    force: bool = False
-    skipped: list = field(default_factory=list)   # files not copied from the submission
+    skipped: list = field(default_factory=list)    # [submissions.Skipped] not read
+    hide: list = field(default_factory=list)       # paths no sandbox may read
+    digest: dict = field(default_factory=dict)
 
 
-def _digest(paths, top: Path, extra=b"") -> str:
-    """Hash of the files' names (relative to ``top``, so a copy elsewhere hashes the same)
-    and contents."""
-    h = hashlib.sha256(extra)
-    for p in paths:
-        name = os.path.relpath(p, top) if top in p.parents else p.name
-        h.update(name.encode())
-        h.update(hashlib.sha256(p.read_bytes()).digest())
-    return h.hexdigest()
-
-
-def digest(job: Job) -> dict:
-    folder, source = Path(job.folder), Path(job.source_root) / "source" / job.assignment
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
-    task_file = _tasks.module_file(job.assignment)
-    return {"submission": _digest(files, folder, "\n".join(job.skipped).encode()),
-            "source": _digest(sorted(source.glob("*.ipynb")) + ([Path(task_file)] if task_file
-                                                                 else []), source),
-            "seed": job.seed, "engine": ENGINE}
+def job_digest(assignment: str, notebooks: dict, skipped: list, sources: dict,
+               seed: int) -> dict:
+    """What a grade depends on: the submission, the source and task module, seed, engine."""
+    sub = hashlib.sha256("\n".join(map(str, skipped)).encode())
+    for name in sorted(notebooks):
+        sub.update(name.encode() + b"\0" + hashlib.sha256(notebooks[name]).digest())
+    src = hashlib.sha256()
+    for name in sorted(sources):
+        src.update(name.encode() + b"\0" + sources[name].encode())
+    task_file = _tasks.module_file(assignment)
+    if task_file:
+        src.update(Path(task_file).read_bytes())
+    return {"submission": sub.hexdigest(), "source": src.hexdigest(), "seed": seed,
+            "engine": ENGINE}
 
 
 # --------------------------------------------------------------------------
 # stages
 # --------------------------------------------------------------------------
 
-def read_submission(loc, skipped):
+def read_notebook(job: Job, loc):
     """(notebook or None, flags, problem)."""
     flags, problem = list(loc.flags), loc.problem
-    links = [s for s in skipped if s.endswith("(symbolic link)")]
-    if skipped:
-        flags.append(f"odd-files: not copied: {', '.join(skipped)[:300]}")
+    links = [s for s in job.skipped if s.why == "symbolic link"]
+    if job.skipped:
+        flags.append(Flag("odd-files", "not copied: " + ", ".join(map(str, job.skipped))))
     if links:
-        flags.append(f"symlink: {', '.join(links)[:200]}")
-    if loc.path is None:
-        if links and problem:
+        flags.append(Flag("symlink", ", ".join(map(str, links))))
+    if loc.name is None:
+        if problem and any(s.path.endswith(".ipynb") for s in links):
             problem += "; it is a symbolic link: hand in the notebook file itself"
         return None, flags, problem
     try:
-        nb, parse_flags = parse(loc.path)
+        nb, parse_flags = parse(loc.name, job.notebooks[loc.name])
         return nb, flags + parse_flags, problem
     except ValueError as err:
-        return None, flags + ["unreadable-notebook"], str(err)
+        return None, flags + [Flag("unreadable-notebook", str(err))], str(err)
 
 
 def make_plan(source_nb, student_nb, module, solution, seed):
@@ -144,26 +148,31 @@ def _answer_source(plan, source_nb, target: str) -> str:
     return ""
 
 
+def _run_flags(step, outcome) -> list[Flag]:
+    flags = event_flags(outcome.events, step.label)
+    if outcome.strays:
+        flags.append(Flag("subprocess", f"{step.label} left {outcome.strays} processes running"))
+    if outcome.status in ("timeout", "crashed"):
+        flags.append(Flag(outcome.status, f"{step.label}: {outcome.error}"))
+    raised = [outcome.exception] + [r["exception"] for r in outcome.results or []]
+    if "MemoryError" in raised or outcome.cause == "memory":
+        flags.append(Flag("memory-error", step.label))
+    if outcome.dropped:
+        flags.append(Flag("output-truncated", f"{step.label} printed {outcome.dropped} "
+                                              "characters more than the cap"))
+    return flags
+
+
 def judge_notebook(job, nb_name, source_nb, plan, steps, run, cases, module, flags):
-    """(rows, verdicts by grade id, outputs to show by label, cell log)."""
+    """(rows, verdicts by grade id, outputs by label, cell log)."""
     sources = Sources(steps)
     by_task, cell_log, shown = {}, [], {}
     for step, outcome in zip(steps, run.outcomes):
-        flags += [f"{f}: {d}" for f, d in event_flags(outcome.events, step.label)]
-        if outcome.strays:
-            flags.append(f"subprocess: {step.label} left {outcome.strays} processes running")
+        flags += _run_flags(step, outcome)
         if step.kind == "probe":
             by_task.setdefault(step.label, []).append((outcome, step.restore is not None))
         elif step.kind == "cell":
-            shown[step.label] = outcome.output
-        if outcome.status in ("timeout", "crashed"):
-            flags.append(f"{outcome.status}: {step.label}: {outcome.error}")
-        raised = [outcome.exception] + [r["exception"] for r in outcome.results or []]
-        if "MemoryError" in raised or "used more than" in (outcome.error or ""):
-            flags.append(f"memory-error: {step.label}")
-        if outcome.dropped:
-            flags.append(f"output-truncated: {step.label} printed {outcome.dropped} "
-                         "characters more than the cap")
+            shown[step.label] = cell_outputs(outcome)
         cell_log.append({"label": step.label, "kind": step.kind, "status": outcome.status,
                          "error": outcome.error, "output": outcome.output[:2000],
                          "seconds": round(outcome.seconds, 3)})
@@ -179,118 +188,121 @@ def judge_notebook(job, nb_name, source_nb, plan, steps, run, cases, module, fla
             continue
         task = module.tasks[gid]
         if gid not in cases:
-            ok, message = False, "the test cell was deleted from the notebook; it scores 0"
+            verdict = TaskVerdict(False, "deleted", "the test cell was deleted from the "
+                                                    "notebook; it scores 0")
         else:
             probes = by_task.get(gid, [])
             outcome = merge([o for o, _ in probes], [h for _, h in probes])
-            verdict = judge_task(task, cases[gid], outcome,
+            verdict = judge_outcome(task, cases[gid], outcome,
                                  _answer_source(plan, source_nb, task.target), sources)
-            ok, message = verdict.passed, verdict.message
-            if verdict.forged:
-                flags.append(f"forged-result: {gid}: {'; '.join(verdict.forged)[:200]}")
             if verdict.kind == "not-defined":
-                message += crash_note(steps, run.outcomes, task.target)
+                verdict.message += crash_note(steps, run.outcomes, task.target)
             if verdict.kind == "delegated":
-                flags.append(f"delegated: {gid}: {message}")
-        verdicts[gid] = (ok, message)
-        rows.append(Row(job.student, job.assignment, nb_name, gid, pts if ok else 0.0, pts,
-                        "passed" if ok else "failed", kind, message, "", seed, engine))
+                flags.append(Flag("delegated", f"{gid}: {verdict.message}"))
+            if verdict.forged:
+                flags.append(Flag("forged-result", f"{gid}: {'; '.join(verdict.forged)}"))
+        verdicts[gid] = verdict
+        rows.append(Row(job.student, job.assignment, nb_name, gid,
+                        pts if verdict.passed else 0.0, pts,
+                        "passed" if verdict.passed else "failed", kind, verdict.message, "",
+                        seed, engine))
     return rows, verdicts, shown, cell_log
 
 
-def grade_notebook(job, src_path, loc, module, solution, limits, job_dir):
-    """(rows, instructor log) of one notebook."""
-    nb_name, source_nb = src_path.stem, read(src_path)
-    student_nb, flags, problem = read_submission(loc, job.skipped)
+def grade_notebook(job, nb_name, source_nb, loc, module, solution, limits, job_dir):
+    """(rows, instructor log, autograded notebook JSON or None, isolation) of one notebook."""
+    student_nb, flags, problem = read_notebook(job, loc)
     if student_nb is None:
-        status = "missing" if loc.path is None and not flags else "error"
+        status = "missing" if loc.name is None and not flags else "error"
         rows = [Row(job.student, job.assignment, nb_name, gid, 0.0, pts, status, kind,
-                    problem or "not graded", ";".join(slugs(flags)), str(job.seed),
+                    problem or "not graded", ";".join(kinds(flags)), str(job.seed),
                     engine_string()) for gid, pts, kind in graded_cells(source_nb)]
-        return rows, {"flags": flags, "problem": problem}, {}
+        return rows, {"flags": [f.plain() for f in flags], "problem": problem}, None, {}
     plan, steps, cases, found = make_plan(source_nb, student_nb, module, solution, job.seed)
-    flags += plan.flags + [f"{flag}: {detail}" for flag, detail in found]
-    hidden = [job.course_dir, job.source_root]
-    run = run_steps(steps, job_dir / nb_name, limits, SLOT[0], hidden)
+    flags += plan.flags + found
+    run = run_steps(steps, job_dir / nb_name, limits, SLOT[0], job.hide)
     rows, verdicts, shown, cell_log = judge_notebook(job, nb_name, source_nb, plan, steps, run,
                                                     cases, module, flags)
     for r in rows:
-        r.flags = ";".join(slugs(flags))
-    out_dir = Path(job.course_dir) / "autograded" / job.student / job.assignment
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_autograded(source_nb, plan, verdicts, shown, out_dir / src_path.name)
-    log = {"flags": flags, "cells": cell_log, "restarts": run.restarts,
+        r.flags = ";".join(kinds(flags))
+    autograded = autograded_notebook(source_nb, student_nb, plan, verdicts, shown, module)
+    log = {"flags": [f.plain() for f in flags], "cells": cell_log, "restarts": run.restarts,
            "seconds": round(run.seconds, 2), "raw_output": run.raw_output[:4000]}
-    return rows, log, run.isolation
+    return rows, log, nbformat.writes(autograded), run.isolation
 
 
-def _grade(job: Job, result_path: Path, stamp: dict) -> dict:
+def _grade(job: Job) -> dict:
     start = time.perf_counter()
     module = _tasks.load(job.assignment)
-    solution = reference_namespace(job.assignment, Path(job.source_root))
+    texts = tuple(job.sources[n] for n in sorted(job.sources))
+    solution = reference_from_texts(texts)
     limits = Limits(**job.limits)
-    source_paths = sorted((Path(job.source_root) / "source" / job.assignment).glob("*.ipynb"))
-    located = locate(Path(job.folder), [p.name for p in source_paths])
-    rows, notebooks, isolation = [], {}, {}
+    located = locate(job.notebooks, sorted(job.sources))
+    rows, logs, autograded, isolation = [], {}, {}, {}
     job_dir = workdirs.job_folder()
     os.chmod(job_dir, 0o711)
     try:
-        for src_path in source_paths:
-            nb_rows, log, *iso = grade_notebook(job, src_path, located[src_path.name], module,
-                                                solution, limits, job_dir)
+        for name in sorted(job.sources):
+            source_nb = nbformat.reads(job.sources[name], as_version=4)
+            stem = Path(name).stem
+            nb_rows, log, nb_json, iso = grade_notebook(job, stem, source_nb, located[name],
+                                                        module, solution, limits, job_dir)
             rows += nb_rows
-            notebooks[src_path.stem] = log
-            isolation = (iso[0] if iso and iso[0] else isolation)
+            logs[stem] = log
+            if nb_json is not None:
+                autograded[name] = nb_json
+            isolation = iso or isolation
     finally:
         shutil.rmtree(job_dir, ignore_errors=True)
-    return {"student": job.student, "assignment": job.assignment, "digest": stamp,
+    return {"student": job.student, "assignment": job.assignment, "digest": job.digest,
             "seed": job.seed, "engine": engine_string(),
             "isolation": {k: v for k, v in isolation.items() if k != "paths"},
             "seconds": round(time.perf_counter() - start, 2),
-            "rows": [asdict(r) for r in rows], "notebooks": notebooks}
+            "rows": [asdict(r) for r in rows], "notebooks": logs, "autograded": autograded}
 
 
-def error_rows(job: Job, reason: str) -> list[Row]:
+def error_rows(student: str, assignment: str, sources: dict, seed, reason: str) -> list[Row]:
     """Rows for every graded cell when grading this student failed in the grader."""
-    message = f"grader error while grading {job.student}: {reason}"
+    message = f"grader error while grading {student}: {reason}"
     rows = []
-    for src_path in sorted((Path(job.source_root) / "source" / job.assignment).glob("*.ipynb")):
+    for name in sorted(sources):
         try:
-            cells = graded_cells(read(src_path))
+            cells = graded_cells(nbformat.reads(sources[name], as_version=4))
         except Exception:  # noqa: BLE001 - the source itself is unreadable
             cells = [("-", 0.0, "auto")]
-        rows += [Row(job.student, job.assignment, src_path.stem, gid, 0.0, pts, "grader-error",
-                     kind, message, "grader-error", str(job.seed), engine_string())
+        rows += [Row(student, assignment, Path(name).stem, gid, 0.0, pts, "grader-error",
+                     kind, message, "grader-error", str(seed), engine_string())
                  for gid, pts, kind in cells]
     return rows
 
 
+def error_result(student: str, assignment: str, sources: dict, seed, err) -> dict:
+    reason = f"{type(err).__name__}: {str(err)[:300]}"
+    return {"student": student, "assignment": assignment, "digest": None, "seed": seed,
+            "engine": engine_string(), "error": reason,
+            "traceback": traceback.format_exc()[-4000:],
+            "rows": [asdict(r) for r in error_rows(student, assignment, sources, seed, reason)],
+            "notebooks": {}, "autograded": {}}
+
+
 def grade_job(job: Job) -> dict:
-    """Grade one student's assignment; returns a JSON-able result (also written to disk).
+    """Grade one student's assignment; returns a JSON-able result.
 
     Never raises for anything but Ctrl-C: a failure becomes grader-error rows.
     """
-    result_path = Path(job.course_dir) / "grading" / job.assignment / f"{job.student}.json"
     try:
-        stamp = digest(job)
-        if result_path.exists() and not job.force:
-            try:
-                old = json.loads(result_path.read_text())
-                if old.get("digest") == stamp:
-                    old["skipped"] = True
-                    return old
-            except (OSError, json.JSONDecodeError):
-                pass
-        result = _grade(job, result_path, stamp)
+        return _grade(job)
     except (Exception, SystemExit) as err:  # noqa: BLE001 - the boundary of one student
-        reason = f"{type(err).__name__}: {str(err)[:300]}"
-        result = {"student": job.student, "assignment": job.assignment, "digest": None,
-                  "seed": job.seed, "engine": engine_string(), "error": reason,
-                  "traceback": traceback.format_exc()[-4000:],
-                  "rows": [asdict(r) for r in error_rows(job, reason)], "notebooks": {}}
+        return error_result(job.student, job.assignment, job.sources, job.seed, err)
+
+
+def recorded(result_path: Path, digest: dict) -> dict | None:
+    """An earlier result for the same digest (the submission is unchanged), else None."""
     try:
-        result_path.parent.mkdir(parents=True, exist_ok=True)
-        result_path.write_text(json.dumps(result, indent=1, default=str))
-    except OSError:
-        pass
-    return result
+        old = json.loads(result_path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    if old.get("digest") != digest:
+        return None
+    old["skipped"] = True
+    return old

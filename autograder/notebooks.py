@@ -67,6 +67,15 @@ def _reference_cached(path: str, mtime: float) -> dict:
     return exec_answers(answer_sources(nb).items())
 
 
+@functools.lru_cache(maxsize=16)
+def reference_from_texts(texts: tuple) -> dict:
+    """The reference namespace of source notebooks given as JSON texts (in order)."""
+    ns = {}
+    for text in texts:
+        ns.update(exec_answers(answer_sources(nbformat.reads(text, as_version=4)).items()))
+    return ns
+
+
 def reference_namespace(assignment: str, root: Path | None = None) -> dict:
     """Functions defined by the source notebook's solutions: the grader's reference.
 

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .spawn import PROBE_FAILURES, Limits, Sandbox, SandboxDied, SandboxTimeout
+from .spawn import PROBE_FAILURES, Limits, Sandbox, SandboxDied, SandboxTimeout, displays
 
 
 @dataclass
@@ -45,6 +45,8 @@ class Outcome:
     ran: dict | None = None       # probe: the code that ran (see sandbox.trace)
     strays: int = 0
     hidden: bool = False          # probe: it ran hidden cases (set when judging)
+    cause: str = ""               # crashed: "memory" when the memory limit killed it
+    displays: list = field(default_factory=list)  # cell: what it displayed (checked data)
 
 
 @dataclass
@@ -155,7 +157,8 @@ class Run:
             kind = "timeout" if isinstance(err, SandboxTimeout) else "crashed"
             what = (f"timed out after {time.perf_counter() - t0:.0f} s" if kind == "timeout"
                     else str(err))
-            self.outcomes[i] = Outcome(kind, what, seconds=time.perf_counter() - t0)
+            self.outcomes[i] = Outcome(kind, what, seconds=time.perf_counter() - t0,
+                                       cause=getattr(err, "cause", ""))
             self._discard()
             return False
         seconds = time.perf_counter() - t0
@@ -179,7 +182,7 @@ class Run:
         else:
             self.outcomes[i] = Outcome("ok" if head["ok"] else "error", head["error"] or None,
                                        exception=head["exception"], frames=head["frames"],
-                                       **common)
+                                       displays=displays(head["displays"], data), **common)
         return True
 
     def run(self) -> RunResult:

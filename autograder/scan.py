@@ -14,6 +14,7 @@ import re
 
 from assignments.static import dotted_name, python_source
 
+from .flags import Flag
 from .sandbox.events import flag_of
 
 MODULE_ROOTS = {"np", "numpy", "math", "builtins", "__builtins__", "assignments", "sys", "os",
@@ -100,40 +101,42 @@ def _ast_findings(tree, label):
     return found
 
 
-def scan_cell(source: str, label: str) -> list[tuple[str, str]]:
-    """(flag, detail) pairs for one cell's source."""
-    python = python_source(source[:MAX_SCAN]) if len(source) <= MAX_SCAN else source[:MAX_SCAN]
+def _parse(text: str):
+    for candidate in (text, python_source(text)):   # magics only if plain Python fails
+        try:
+            return ast.parse(candidate)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+    return None
+
+
+def scan_cell(source: str, label: str) -> list[Flag]:
+    """The flags one cell's source raises.
+
+    Bounded: only the first ``MAX_SCAN`` characters are read, and every step
+    is linear in them (``python_source`` never re-reads a line).
+    """
+    text = source[:MAX_SCAN]
     found = []
-    try:
-        found += _ast_findings(ast.parse(python), label)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        pass
+    tree = _parse(text)
+    if tree is not None:
+        found += _ast_findings(tree, label)
     for flag, pattern in _TEXT_RULES:
-        for lineno, line in enumerate(python.splitlines(), 1):
+        for lineno, line in enumerate(text.splitlines(), 1):
             if line.lstrip().startswith("#"):
                 continue
             m = pattern.search(line)
             if m:
                 found.append((flag, f"{label} line {lineno}: {line.strip()[:80]}"))
                 break
-    return found
+    return [Flag(kind, detail) for kind, detail in found]
 
 
-def event_flags(events: list, label: str) -> list[tuple[str, str]]:
+def event_flags(events: list, label: str) -> list[Flag]:
     """Flags from the audit events the sandbox reported for one step (one home: sandbox.events)."""
     out = []
     for event, detail in events:
-        flag = flag_of(event)
-        if flag:
-            out.append((flag, f"{label} at run time: {event} {detail[:100]}"))
+        kind = flag_of(event)
+        if kind:
+            out.append(Flag(kind, f"{label} at run time: {event} {detail[:100]}"))
     return out
-
-
-def slugs(flags) -> list[str]:
-    """Flag names without their details, unique, in order."""
-    seen = []
-    for f in flags:
-        slug = f.split(":", 1)[0].strip()
-        if slug not in seen:
-            seen.append(slug)
-    return seen

@@ -62,7 +62,9 @@ class Limits:
 
 
 class SandboxDied(Exception):
-    pass
+    def __init__(self, message: str = "", cause: str = ""):
+        super().__init__(message)
+        self.cause = cause   # "memory": the memory limit killed it
 
 
 class SandboxTimeout(Exception):
@@ -129,6 +131,7 @@ def checked(head: dict) -> dict:
         "strays": head.get("strays") if isinstance(head.get("strays"), int) else 0,
         "probe_failure": head.get("probe_failure") if head.get("probe_failure") in
         PROBE_FAILURES else None,
+        "displays": head.get("displays") if isinstance(head.get("displays"), list) else [],
         "results": [_attempt(r) for r in results[:10_000]] if isinstance(results, list) else None,
         "ran": {"student": [s for s in ran.get("student", [])[:400] if _is_code_ref(s)]
                 if isinstance(ran.get("student"), list) else [],
@@ -136,6 +139,45 @@ def checked(head: dict) -> dict:
                 if isinstance(ran.get("course"), list) else [],
                 "intact": ran.get("intact") is True} if ran else None,
     }
+
+
+MAX_DISPLAYS = 20
+MAX_IMAGE = 2 * 2**20
+_PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def displays(value, payload) -> list:
+    """What a cell displayed, kept only as inert data: plain text and PNG images.
+
+    ``value`` (from the answer's header) lists, per display, its text and the
+    index of its image in ``payload`` (arrays of bytes).  Anything else a
+    display could hold (HTML, JavaScript, SVG, which can carry scripts) never
+    travels; an image must start like a PNG file and stay under the size cap.
+    """
+    import base64
+
+    import numpy as np
+
+    images = payload if isinstance(payload, list) else []
+    out = []
+    for item in value[:MAX_DISPLAYS] if isinstance(value, list) else []:
+        if not isinstance(item, dict):
+            continue
+        kept = {}
+        text = item.get("text")
+        if isinstance(text, str):
+            kept["text/plain"] = text[:MAX_TEXT]
+        index = item.get("image")
+        if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(images):
+            arr = images[index]
+            if isinstance(arr, np.ndarray) and arr.dtype == np.uint8 and arr.ndim == 1 \
+                    and arr.size <= MAX_IMAGE:
+                raw = arr.tobytes()
+                if raw.startswith(_PNG):
+                    kept["image/png"] = base64.b64encode(raw).decode("ascii")
+        if kept:
+            out.append(kept)
+    return out
 
 
 def _is_code_ref(item) -> bool:
@@ -175,11 +217,12 @@ class Sandbox:
                 os.chmod(path, 0o755)
         cmd_r, cmd_w = os.pipe()
         rep_r, rep_w = os.pipe()
+        read, listed = isolation.sandbox_paths([runtime], hidden)
         cfg = {
             "memory_bytes": limits.memory_mb * 2**20, "cpu_seconds": limits.cpu_seconds,
             "file_bytes": limits.file_mb * 2**20, "open_files": limits.open_files,
             "nproc": None, "landlock": bool(caps["landlock"]),
-            "read_paths": isolation.read_paths([runtime], hidden),
+            "read_paths": read, "listed_paths": listed,
             "broker_read_paths": ["/proc"] if caps["namespaces"] else [],
             "write_paths": [str(work)], "work": str(work),
             "private_disk": caps["namespaces"], "disk_bytes": limits.disk_mb * 2**20,
@@ -240,22 +283,24 @@ class Sandbox:
         except queue.Empty:
             raise SandboxTimeout(f"no answer within {timeout:g} s") from None
         if isinstance(item, Exception):
-            raise SandboxDied(self._death())
+            raise SandboxDied(*self._death())
         head, payload = item
         if not isinstance(head, dict):
             raise SandboxDied("the sandbox sent a malformed answer")
         return head, payload
 
-    def _death(self) -> str:
+    def _death(self) -> tuple[str, str]:
+        """(why the sandbox is gone, its cause: "memory" or "")."""
         code = self.proc.poll()
         if code is None:
             try:
                 code = self.proc.wait(timeout=2)
             except subprocess.TimeoutExpired:
-                return "the sandbox stopped answering"
+                return "the sandbox stopped answering", ""
         if self.groups.out_of_memory():
-            return f"the notebook's process used more than {self.limits.memory_mb} MiB of memory"
-        return f"the sandbox exited (status {code})"
+            return (f"the notebook's process used more than {self.limits.memory_mb} MiB of "
+                    "memory", "memory")
+        return f"the sandbox exited (status {code})", ""
 
     def _send(self, data: bytes, deadline: float):
         view = memoryview(data)
@@ -271,7 +316,7 @@ class Sandbox:
             except BlockingIOError:
                 continue
             except OSError:
-                raise SandboxDied(self._death()) from None
+                raise SandboxDied(*self._death()) from None
             view = view[n:]
 
     def request(self, header: dict, payload=None, timeout=60.0) -> tuple[dict, object]:

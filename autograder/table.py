@@ -17,6 +17,8 @@ import re
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+# the course's own grade table (nbgrader export writes grades.csv, in its own format)
+TABLE_NAME = "course_grades.csv"
 TEXT_LIMIT = 500
 ID_LIMIT = 100
 STATUSES = ("passed", "failed", "manual", "missing", "error", "grader-error", "refused")

@@ -38,7 +38,7 @@ def timed(subs: Path, course: Path, **options) -> float:
     if course.exists():
         shutil.rmtree(course)
     start = time.perf_counter()
-    grade(subs, course_dir=course, out=course / "grades.csv", **options)
+    grade(subs, course_dir=course, out=course / "course_grades.csv", **options)
     return time.perf_counter() - start
 
 

@@ -13,6 +13,7 @@ message the student sees.
 
 from __future__ import annotations
 
+import atexit
 import copy
 import json
 import os
@@ -775,7 +776,51 @@ def compute_distances_no_loops(X_test, X_train):
     X_test[:] = 0
     return d
 '''
+MAGIC_FLOOD = "!a\n" * 66_000
+
+
+def _deep_folders(folder: Path):
+    path = folder
+    for _ in range(1200):
+        path = path / "d"
+        path.mkdir()
+    if not _DEEP:
+        atexit.register(_remove_deep)
+    _DEEP.append(folder / "d")
+
+
+_DEEP: list = []
+
+
+def _remove_deep():
+    """Remove the chains of folders without recursion (shutil.rmtree and os.walk recurse)."""
+    for top in _DEEP:
+        if not top.exists():
+            continue
+        path = top
+        while (path / "d").is_dir():
+            path = path / "d"
+        while True:
+            for entry in os.scandir(path):
+                if not entry.is_dir(follow_symlinks=False):
+                    os.unlink(entry.path)
+            os.rmdir(path)
+            if path == top:
+                break
+            path = path.parent
+
+
+def _unreadable_file(folder: Path):
+    secret = folder / "notes.txt"
+    secret.write_text("private")
+    secret.chmod(0)
+
+
 LEAK_FRAGMENTS = ["SECRET", "array(", "777", "77)", "CheckFailed", "status 1", "line"]
+# TeX that MathJax turns into a link, a style, a class or loaded code
+MATH_ANSWER = ("Because $\\href{java\tscript:alert(1)}{\\text{click}}$ and "
+               "$$\\class{evil}{x} + \\style{color:red}{y} + \\unicode{x263A} + "
+               "\\cssId{top}{z}$$ and $\\require{action}$")
 
 
 def _round3_cases() -> list[CorpusCase]:
@@ -830,6 +875,19 @@ def _round3_cases() -> list[CorpusCase]:
                    absent={"distances_no_loops": LEAK_FRAGMENTS + ["index", "123"]},
                    what="spoils the entry whose index it chose"),
     ]
+    cases += [
+        CorpusCase("magic-flood", lambda nb: one(insert_after(nb, "add_arrays", MAGIC_FLOOD)),
+                   dict(FULL), {"timeout"},
+                   what="an extra cell of 198,000 characters of `!a` lines"),
+        CorpusCase("deep-folders", lambda nb: one(nb), dict(FULL), {"odd-files"},
+                   setup=_deep_folders, what="1,200 nested folders next to the notebook"),
+        CorpusCase("unreadable-file", lambda nb: one(nb), dict(FULL),
+                   set() if os.geteuid() == 0 else {"odd-files"}, setup=_unreadable_file,
+                   what="a file of mode 000 next to the notebook (root reads it anyway)"),
+    ]
+    cases.append(CorpusCase("math-answer", lambda nb: one(set_answer(nb, "q_zero", MATH_ANSWER)),
+                            dict(FULL), set(),
+                            what="a javascript: link, class, style and unicode in TeX"))
     for c in cases:
         if c.name.startswith("leak"):
             c.messages.update(hidden_msg)

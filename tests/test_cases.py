@@ -288,6 +288,8 @@ def test_exceptions_from_the_function_propagate_unchanged():
     with pytest.raises(IndexError) as info:
         run_cases(broken, [Case("a", (1.0,), expected=1.0)])
     assert info.value is original
+    # the traceback says which case raised it (a note, shown under the message)
+    assert info.value.__notes__ == ["(raised by broken, case 'a')"]
 
     def student_assert(x):
         assert x > 5, "my own assertion"

@@ -254,3 +254,23 @@ def test_import_file(tmp_path):
     with pytest.raises(CorruptDataset, match="checksum mismatch for bad.bin"):
         import_file(_spec(name="bad.bin"), src, dest)
     assert not (dest / "bad.bin").exists() and not (dest / "bad.bin.part").exists()
+
+
+def test_offline_says_it_once_per_mirror_and_names_the_local_way(tmp_path, monkeypatch,
+                                                                 capsys):
+    """No network (name resolution fails): one line per mirror, then what to do instead."""
+    import socket
+    import urllib.request
+
+    from assignments.data.__main__ import main
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    assert main(["download", "fashion_mnist", "--dest", str(tmp_path), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    first_url_lines = [l for l in err.splitlines() if "Name or service not known" in l]
+    assert len(first_url_lines) == len({l.split(": ")[0] for l in first_url_lines})
+    assert "--from DIR" in err and "dataset-fashion-mnist" in err
+    assert "/usr/share/datasets/fashion-mnist" in err

@@ -122,3 +122,30 @@ def test_other_folders_are_copied_not_graded_in_place(fixture_course, tmp_path):
                        fixture_course / "grades.csv") is False
     assert check_input(fixture_course / "inbox", fixture_course,
                        fixture_course / "grades.csv") is False
+
+
+@pytest.mark.slow
+def test_every_student_folder_gets_rows_with_the_reason(fixture_course, tmp_path, capsys):
+    """A class of 200: a wrong layout, nothing handed in, a stray file: one clear line each."""
+    subs = tmp_path / "subs"
+    shutil.copytree(fixture_course / "submitted" / "alice", subs / "alice")
+    (subs / "zz_wronglayout").mkdir()
+    shutil.copy(fixture_course / "submitted" / "alice" / "00_fixture" / "fixture.ipynb",
+                subs / "zz_wronglayout" / "fixture.ipynb")
+    (subs / "bob" / "00-fixture-final").mkdir(parents=True)
+    (subs / "carol").mkdir()
+    (subs / "notes.txt").write_text("not a student")
+    rows = grade(subs, course_dir=fixture_course, limits=LIMITS, progress=False, seed=7)
+    by = {}
+    for r in rows:
+        by.setdefault(r.student, []).append(r)
+    assert set(by) == {"alice", "zz_wronglayout", "bob", "carol"}
+    assert _points(rows)["alice"] == 6
+    wrong = by["zz_wronglayout"]
+    assert {r.status for r in wrong} == {"refused"}
+    assert all("found fixture.ipynb directly in the student folder" in r.message for r in wrong)
+    assert {r.status for r in by["bob"]} == {"refused"}
+    assert all("the student folder holds 00-fixture-final" in r.message for r in by["bob"])
+    assert {r.status for r in by["carol"]} == {"missing"}
+    assert all("00_fixture was not submitted" in r.message for r in by["carol"])
+    assert "ignored 'notes.txt'" in capsys.readouterr().out

@@ -62,7 +62,7 @@ def test_a_crash_in_trusted_code_costs_only_that_student(fixture_course, tmp_pat
     crashed = [r for r in rows if r.student == "input-transformer"]
     assert crashed and all(r.status == "grader-error" for r in crashed)
     assert all("input-transformer" in r.message and "planted" in r.message for r in crashed)
-    assert (course / "grades.csv").exists()
+    assert (course / "course_grades.csv").exists()
     alone = grade(_pick(everything, tmp_path / "alone", ["correct"]), course_dir=course,
                   limits=LIMITS, progress=False, seed=7, force=True)
     honest = [dataclasses.astuple(r) for r in rows if r.student == "correct"]
@@ -100,25 +100,53 @@ def test_ctrl_c_leaves_no_process_behind(fixture_course, tmp_path, own_tmp):
     assert not started_by_this_test(own_tmp)
 
 
+def _unset_course_dir(monkeypatch):
+    """Unset what --course-dir sets, so that monkeypatch restores it after main() wrote it."""
+    for name in ("COURSE_DIR", "COURSE_DIR_FROM_OPTION"):
+        monkeypatch.setenv(name, "")   # recorded even when it was not set
+        monkeypatch.delenv(name)
+
+
 def test_relative_course_dir_works(fixture_course, tmp_path, monkeypatch, capsys):
     from autograder.cli import main
 
     course, everything = fixture_course
     subs = _pick(everything, tmp_path / "subs", ["correct"])
-    monkeypatch.delenv("COURSE_DIR")
+    _unset_course_dir(monkeypatch)
     monkeypatch.chdir(tmp_path)
     assert main(["grade", str(subs), "--course-dir", "course"]) == 0
     assert "correct" in capsys.readouterr().out
-    assert (course / "grades.csv").exists() and (course / "gradebook.db").exists()
+    assert (course / "course_grades.csv").exists() and (course / "gradebook.db").exists()
 
 
 def test_the_course_directory_is_where_you_are(tmp_path, monkeypatch):
     monkeypatch.delenv("COURSE_DIR", raising=False)
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(SystemExit, match="not a course directory"):
+    with pytest.raises(SystemExit, match="no course directory here"):
         course_mod.course_root()
     (tmp_path / "nbgrader_config.py").write_text("")
     assert course_mod.course_root() == tmp_path.resolve()
+    # from anywhere inside the course, as git finds .git
+    deep = tmp_path / "autograded" / "alice" / "01_knn"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    assert course_mod.course_root() == tmp_path.resolve()
+    # $COURSE_DIR overrides, and a wrong one is named as such
+    other = tmp_path / "other"
+    other.mkdir()
+    monkeypatch.setenv("COURSE_DIR", str(other))
+    with pytest.raises(SystemExit, match=r"^\$COURSE_DIR .* is not a course directory"):
+        course_mod.course_root()
+
+
+def test_a_wrong_course_dir_option_is_named_as_the_option(tmp_path, monkeypatch, capsys):
+    from autograder.cli import main
+
+    _unset_course_dir(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    assert main(["--course-dir", str(tmp_path / "nope"), "release"]) == 2
+    err = capsys.readouterr().err
+    assert "--course-dir" in err and "$COURSE_DIR" not in err
 
 
 def test_each_course_gets_its_own_secret_seed(tmp_path):
@@ -136,3 +164,28 @@ def test_table_cells_are_clean_and_bounded(tmp_path):
     assert "'=cmd" in (tmp_path / "t.csv").read_text()
     assert "to grade" in summary([row])
     assert clean("a\u202eb") == "a\\u202eb"
+
+
+@pytest.mark.parametrize("command", [["release", "nope"], ["demo", "nope"], ["mutants", "nope"],
+                                     ["solutions", "nope"], ["grade", "x", "--assignment", "nope"]])
+def test_a_wrong_assignment_name_is_one_line_naming_the_valid_ones(command, capsys,
+                                                                  monkeypatch):
+    from autograder.cli import main
+
+    from conftest import ROOT
+
+    monkeypatch.setenv("COURSE_DIR", str(ROOT))
+    assert main(command) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0, err
+    assert "unknown assignment 'nope'" in err and "01_knn" in err and "06_cnn" in err
+
+
+def test_the_course_dir_option_works_anywhere_before_nbtext():
+    from autograder.cli import _take_course_dir
+
+    assert _take_course_dir(["solutions", "--full", "--course-dir", "X", "01_knn"]) == \
+        (["solutions", "--full", "01_knn"], "X")
+    assert _take_course_dir(["--course-dir=Y", "grade", "subs"]) == (["grade", "subs"], "Y")
+    assert _take_course_dir(["nbtext", "to-text", "--course-dir", "Z"]) == \
+        (["nbtext", "to-text", "--course-dir", "Z"], None)

@@ -406,6 +406,15 @@ def test_feedback_neutralizes_student_html(ours):
     assert "to be graded by your instructor" in page
 
 
+def test_feedback_neutralizes_student_tex(ours):
+    _, courses = ours
+    page = (courses["00_fixture"] / "feedback" / "math-answer" / "00_fixture" /
+            "fixture.html").read_text()
+    for command in ("\\href", "\\class", "\\style", "\\unicode", "\\cssId", "\\require"):
+        assert command not in page, command
+    assert "click" in page and "to be graded by your instructor" in page
+
+
 def test_grade_table_is_safe_to_open(ours, tmp_path):
     import csv
 

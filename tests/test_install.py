@@ -131,6 +131,28 @@ print(out.status, out.error)
     assert "PermissionError" in result.stdout, result.stdout + result.stderr[-2000:]
 
 
+def test_every_cell_of_a_reference_runs_in_the_sandbox_of_a_wheel_install(installed):
+    """`%matplotlib inline` and the data loading work as in an editable install."""
+    py, course, base = installed
+    script = f"""
+import pathlib
+from autograder.notebooks import read, reference_submission
+from autograder.replay import Step, run_steps
+course = pathlib.Path({str(course)!r})
+src = read(course / "source" / "02_linear_classifiers" / "linear_classifiers.ipynb")
+rel = read(course / "release" / "02_linear_classifiers" / "linear_classifiers.ipynb")
+nb = reference_submission(src, rel)
+steps = [Step("cell", f"c{{i}}", c.source) for i, c in enumerate(nb.cells)
+         if c.cell_type == "code" and "BEGIN HIDDEN" not in c.source]
+run = run_steps(steps, pathlib.Path({str(base / 'job-nb2')!r}))
+bad = [(s.label, o.status, o.error) for s, o in zip(steps, run.outcomes) if o.status != "ok"]
+print(len(steps), "cells;", len(bad), "not ok:", bad[:5])
+"""
+    result = subprocess.run([str(py), "-c", script], capture_output=True, text=True, cwd=course,
+                            timeout=1800)
+    assert " 0 not ok" in result.stdout, result.stdout[-3000:] + result.stderr[-2000:]
+
+
 def _ensure_user() -> str | None:
     try:
         pwd.getpwnam(CI_USER)
@@ -169,3 +191,69 @@ def test_hostile_corpus_as_an_unprivileged_user(installed):
     tail = result.stdout[-3000:] + result.stderr[-2000:]
     assert result.returncode == 0, tail
     assert " passed" in result.stdout and "failed" not in result.stdout.splitlines()[-1], tail
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="creates an unprivileged user: needs root")
+def test_dask_workers_need_no_access_to_the_course_directory(installed):
+    """A Dask worker of another user, in another folder, with the course directory out of its
+    reach (mode 0700): the jobs carry what they need and bring back what they make."""
+    import json
+    import time
+
+    py, course, base = installed
+    user = _ensure_user()
+    if user is None or not shutil.which("runuser"):
+        pytest.skip("cannot create an unprivileged user here")
+    private = base / "private-course"
+    shutil.copytree(course, private / "course")
+    os.chmod(private, 0o700)   # the worker's user cannot even look inside
+    course = private / "course"
+    demo = _course(py, course, "demo", "01_knn", "--workdir", str(base / "demo-dask"))
+    assert demo.returncode == 0, demo.stdout[-2000:]
+    subs = base / "dask-subs"
+    shutil.copytree(base / "demo-dask" / "demo_submissions", subs)
+    shutil.rmtree(subs / "buggy")
+    work = base / "dask-worker"
+    work.mkdir()
+    subprocess.run(["chown", user, str(work)], check=True)
+    sched_file = base / "scheduler.json"
+    bindir = Path(sys.executable).parent
+    procs = [subprocess.Popen([str(bindir / "dask"), "scheduler", "--host", "127.0.0.1",
+                               "--port", "0", "--no-dashboard", "--scheduler-file",
+                               str(sched_file)], cwd=base, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)]
+    try:
+        for _ in range(600):
+            if sched_file.exists() and sched_file.stat().st_size:
+                break
+            time.sleep(0.1)
+        address = json.loads(sched_file.read_text())["address"]
+        worker_env = {"HOME": str(work), "TMPDIR": str(work), "PATH": os.environ["PATH"]}
+        procs.append(subprocess.Popen(
+            ["runuser", "-u", user, "--", str(py), "-m", "distributed.cli.dask_worker", address,
+             "--nworkers", "1", "--nthreads", "1", "--no-dashboard"], cwd=work, env=worker_env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        graded = _course(py, course, "grade", str(subs), "--executor", "dask",
+                         env={"COURSE_DASK_SCHEDULER": address})
+        out = graded.stdout + graded.stderr
+        assert graded.returncode == 0, out[-3000:]
+        assert f"on the Dask cluster at {address} (1 worker(s))" in out
+        import csv
+
+        with open(course / "course_grades.csv", newline="") as f:
+            table = list(csv.DictReader(f))
+        assert not [r for r in table if r["status"] == "grader-error"], table
+        points = {}
+        for r in table:
+            if r["kind"] == "auto":
+                points[r["student"]] = points.get(r["student"], 0) + float(r["points"])
+        assert points == {"reference": 15, "blank": 0}
+        assert (course / "feedback" / "reference" / "01_knn" / "knn.html").exists()
+        assert (course / "autograded" / "reference" / "01_knn" / "knn.ipynb").exists()
+    finally:
+        for p in procs:
+            try:
+                os.killpg(p.pid, 9)
+            except ProcessLookupError:
+                pass
+            p.wait(timeout=30)

@@ -1,7 +1,7 @@
 """The judge believes values, never verdicts.
 
 Everything the sandbox sends about an attempt is forged here, field by
-field, and the trusted judge (``autograder.verdicts.judge_task``) must never
+field, and the trusted judge (``autograder.judging.judge_outcome``) must never
 turn any of it into points: only a returned value equal to the expected
 one, with the arguments unchanged, passes.  Hidden-case messages carry
 nothing the sandbox sent.
@@ -17,7 +17,7 @@ import pytest
 from assignments.cases import ATTEMPT_KINDS, Case
 from autograder.replay import Outcome
 from autograder.tasks import Task
-from autograder.verdicts import Sources, judge_task
+from autograder.judging import Sources, judge_outcome
 
 X = np.arange(6.0).reshape(2, 3)
 EXPECTED = X * 2
@@ -43,7 +43,7 @@ def _data(case, output):
 
 def _judge(cases, results, outputs, ran=None):
     outcome = Outcome("ok", results=results, outputs=outputs, ran=ran)
-    return judge_task(TASK, cases, outcome, None, Sources([]))
+    return judge_outcome(TASK, cases, outcome, None, Sources([]))
 
 
 def test_only_a_returned_value_equal_to_the_expected_one_passes():

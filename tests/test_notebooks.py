@@ -12,18 +12,60 @@ from conftest import ROOT, course_assignments
 NOTEBOOKS = [(a, p.name) for a in course_assignments() for p in source_notebooks(a, ROOT)]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("assignment,name", NOTEBOOKS)
-def test_source_notebook_runs_in_quick_mode(assignment, name, tmp_path):
+_QUICK_RUNS = {}
+
+
+def quick_run(assignment, name, tmp_path_factory):
+    """(executed notebook, seconds): the source notebook run in quick mode, as the grader
+    runs it, once per test session (the tests below read the same run)."""
     from autograder.solutions import execute_notebook
 
-    nb, seconds = execute_notebook(ROOT / "source" / assignment / name,
-                                   env={"NBGRADER_EXECUTION": "autograde"}, progress=False,
-                                   cwd=tmp_path)
-    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    if (assignment, name) not in _QUICK_RUNS:
+        _QUICK_RUNS[assignment, name] = execute_notebook(
+            ROOT / "source" / assignment / name, env={"NBGRADER_EXECUTION": "autograde"},
+            progress=False, cwd=tmp_path_factory.mktemp(assignment))
+    return _QUICK_RUNS[assignment, name]
+
+
+def _outputs(nb):
+    return [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment,name", NOTEBOOKS)
+def test_source_notebook_runs_in_quick_mode(assignment, name, tmp_path_factory):
+    nb, seconds = quick_run(assignment, name, tmp_path_factory)
+    errors = [o for o in _outputs(nb) if o.get("output_type") == "error"]
     assert not errors
     # the budget is 60 s on the reference machine; allow slack for a loaded CI box
     print(f"{assignment}/{name}: {seconds:.1f} s in quick mode")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment,name", NOTEBOOKS)
+def test_first_code_cell_says_the_mode(assignment, name, tmp_path_factory):
+    nb, _ = quick_run(assignment, name, tmp_path_factory)
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    assert "%env COURSE_QUICK=1" in first.source and "show_mode(" in first.source
+    printed = "".join(o.get("text", "") for o in first.get("outputs", []))
+    assert "This run is in QUICK mode (the grader is running this notebook" in printed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment,name", NOTEBOOKS)
+def test_claims_hold_in_quick_mode(assignment, name, tmp_path_factory):
+    """What the text says about a result holds in quick mode, unless the text says it is
+    about full mode (``claim(..., full_only=True)``)."""
+    from assignments.mode import CLAIM_KEY
+
+    nb, _ = quick_run(assignment, name, tmp_path_factory)
+    claims = [o["metadata"][CLAIM_KEY] for o in _outputs(nb)
+              if CLAIM_KEY in o.get("metadata", {})]
+    calls = sum(c.source.count("claim(") for c in nb.cells if c.cell_type == "code")
+    assert bool(claims) == bool(calls), "a claim in the source printed nothing"
+    assert all(c["quick"] for c in claims)
+    broken = [c["statement"] for c in claims if not c["holds"] and not c["full_only"]]
+    assert not broken, f"quick mode contradicts the text: {broken}"
 
 
 @pytest.mark.slow

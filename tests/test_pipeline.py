@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import nbformat
@@ -59,7 +60,7 @@ def test_demo_runs_on_a_fresh_copy(tmp_path, capsys):
     assert course(["demo", "--workdir", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
     assert "as expected" in out and "reference" in out and "buggy" in out
-    assert (tmp_path / "demo" / "grades.csv").exists()
+    assert (tmp_path / "demo" / "course_grades.csv").exists()
     pages = list((tmp_path / "demo" / "feedback").glob("*/*/*.html"))
     assert pages
     assert not list((tmp_path / "demo" / "feedback").glob("*/*/*.json"))
@@ -100,3 +101,43 @@ def test_reference_submission_keeps_release_test_cells(tmp_path):
     assert "BEGIN SOLUTION" not in text and "HIDDEN" not in text
     assert "NotImplementedError" not in "".join(c.source for c in nb.cells if is_answer(c))
     shutil.rmtree(tmp_path / "01_knn")
+
+
+@pytest.mark.slow
+def test_stock_nbgrader_autograde_from_the_course_directory(course_copy, monkeypatch):
+    """Plain `nbgrader autograde` (no $COURSE_DIR): hidden tests find the course upwards."""
+    import subprocess
+    import sys
+
+    from nbgrader.api import Gradebook
+
+    monkeypatch.delenv("COURSE_DIR", raising=False)
+    course = course_copy
+    generate(["01_knn"], course, course / "release")
+    src = read(course / "source" / "01_knn" / "knn.ipynb")
+    nb = reference_submission(src, read(course / "release" / "01_knn" / "knn.ipynb"))
+    (course / "submitted" / "reference" / "01_knn").mkdir(parents=True)
+    nbformat.write(nb, str(course / "submitted" / "reference" / "01_knn" / "knn.ipynb"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COURSE_DIR")}
+    for args in (["generate_assignment", "01_knn", "--force"], ["autograde", "01_knn"]):
+        proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        assert gb.find_submission("01_knn", "reference").code_score == 15
+
+
+@pytest.mark.slow
+def test_a_source_notebook_runs_in_its_own_folder(course_copy, monkeypatch):
+    """How an instructor validates a source notebook: opened in source/<assignment>/."""
+    from nbclient import NotebookClient
+
+    monkeypatch.delenv("COURSE_DIR", raising=False)
+    folder = course_copy / "source" / "01_knn"
+    nb = read(folder / "knn.ipynb")
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")   # quick mode
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(folder)}}).execute()
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert not errors, errors[0]

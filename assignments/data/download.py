@@ -118,6 +118,15 @@ def _fetch_once(url, part: Path, desc, progress, timeout) -> None:
                 f"connection closed after {offset + received} of {total} bytes", None)
 
 
+def _offline(reason) -> bool:
+    """A failure that says this machine cannot reach the host at all (not a hiccup)."""
+    import errno
+    import socket
+
+    return isinstance(reason, (socket.gaierror, ConnectionRefusedError)) or (
+        isinstance(reason, OSError) and reason.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH))
+
+
 def download_file(spec: RemoteFile, dest_dir, progress=True, attempts=3, timeout=60,
                   backoff=1.0) -> Path:
     """Download ``spec`` into ``dest_dir`` and return the verified path.
@@ -152,6 +161,8 @@ def download_file(spec: RemoteFile, dest_dir, progress=True, attempts=3, timeout
             except (urllib.error.URLError, OSError, http.client.HTTPException) as err:
                 reason = getattr(err, "reason", err)
                 problems.append(f"{url}: {reason}")
+                if _offline(reason):
+                    break  # no network: trying this mirror again cannot help
                 time.sleep(backoff * attempt)
                 continue
             try:

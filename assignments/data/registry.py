@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 
 from .download import RemoteFile, download_file, import_file, verify_file
-from .errors import CorruptDataset, DatasetNotFound
+from .errors import CorruptDataset, DatasetNotFound, DownloadError
 from .readers import file_digest, read_cifar_batch, read_idx
 
 __all__ = [
@@ -374,7 +374,7 @@ def fetch(name: str, dest=None, source=None, progress=True) -> Path:
             _import_cifar_folder(Path(source), folder)
             return folder
         tarball = (import_file(tar_spec, source, folder) if source is not None
-                   else download_file(tar_spec, folder, progress=progress))
+                   else _download(name, tar_spec, folder, progress))
         _extract_cifar(tarball, folder)
         tarball.unlink()
         return folder
@@ -382,8 +382,29 @@ def fetch(name: str, dest=None, source=None, progress=True) -> Path:
         if source is not None:
             import_file(f, source, folder)
         else:
-            download_file(f, folder, progress=progress)
+            _download(name, f, folder, progress)
     return folder
+
+
+def _download(name, spec, folder, progress) -> Path:
+    try:
+        return download_file(spec, folder, progress=progress)
+    except DownloadError as err:
+        raise DownloadError(f"{err}\n{_offline_hint(name)}") from None
+
+
+# where a machine without the network can get a dataset's files
+LOCAL_COPIES = {
+    "fashion_mnist": "on Debian or Ubuntu: `apt-get install dataset-fashion-mnist`, then "
+                     "--from /usr/share/datasets/fashion-mnist",
+}
+
+
+def _offline_hint(name: str) -> str:
+    local = LOCAL_COPIES.get(name)
+    return (f"No network? Copy the files from a machine that has it and import them with "
+            f"`python -m assignments.data download {name} --from DIR`"
+            + (f" ({local})." if local else "."))
 
 
 def verify(name: str, dest=None) -> list[str]:

@@ -19,6 +19,7 @@ from ..layers import affine_forward
 from ..models import BLOCK_PARAMS, BLOCK_STATE, layer_entries
 from ..normalization import hidden_block_forward
 from ..solver import call_loss
+from ..vis import legend_below
 
 __all__ = ["first_images", "skewed_features", "WeightRecorder", "near_zero_fraction",
            "normalization_inputs", "recalibrate_batchnorm", "softmax", "accuracy_and_loss",
@@ -200,7 +201,9 @@ def plot_feature_statistics(panels: dict, targets: dict | None = None):
     """One panel per named array: each feature's mean and std as points.
 
     ``targets`` maps a panel name to (mean target, std target) arrays drawn as
-    crosses.  Prints the largest distance to the target of each panel.
+    crosses.  Prints the largest distance to the target of each panel.  An
+    axis is never narrower than 0.2, so points that agree to 1e-6 show as
+    one point instead of as differences on an offset scale.
     """
     plt = _plt()
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
@@ -214,6 +217,13 @@ def plot_feature_statistics(panels: dict, targets: dict | None = None):
             ax.scatter(t_mean, t_std, marker="x", color="C3", s=30, label="target")
             line += (f"; largest |mean - target| {np.max(np.abs(mean - t_mean)):.2e}, "
                      f"|std - target| {np.max(np.abs(std - t_std)):.2e}")
+        for axis, values in (("x", [mean] + ([t_mean] if targets and name in targets else [])),
+                             ("y", [std] + ([t_std] if targets and name in targets else []))):
+            lo, hi = float(np.min(np.concatenate(values))), float(np.max(np.concatenate(values)))
+            if hi - lo < 0.2:
+                getattr(ax, f"set_{axis}lim")((lo + hi) / 2 - 0.1, (lo + hi) / 2 + 0.1)
+        ax.ticklabel_format(useOffset=False)
+        ax.locator_params(nbins=5)
         ax.set_xlabel("mean of the feature over the batch")
         ax.set_ylabel("std of the feature")
         ax.set_title(name, fontsize=9)
@@ -277,13 +287,13 @@ def plot_scale_sweep(scales, results: dict, threshold):
     for ax in (ax_acc, ax_loss):
         ax.set_xscale("log")
         ax.set_xlabel("std of the initial weights")
-        ax.legend(fontsize=8)
     ax_acc.set_ylabel("accuracy")
     ax_acc.set_title("best accuracy during training")
     ax_loss.set_yscale("log")
     ax_loss.set_ylabel("mean loss of the last epoch")
-    ax_loss.set_title("final training loss")
+    ax_loss.set_title("final training loss (missing: infinite)")
     fig.tight_layout()
+    legend_below(fig, [ax_acc], ncol=4)
     return fig
 
 
@@ -308,7 +318,7 @@ def plot_accuracy_bars(table: dict, title, ylabel="accuracy", keys=("train", "va
     ax.set_xticks(np.arange(len(names)), names, fontsize=8)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return fig
 
@@ -436,9 +446,9 @@ def plot_weight_histograms(weights: dict, threshold, title):
     return fig
 
 
-def plot_reg_sweep(runs: dict):
+def plot_reg_sweep(runs: dict, title=None):
     """Train (dashed) and validation (solid) accuracy per epoch for each named run;
-    prints the final gap of each."""
+    prints the final gap of each.  ``title`` goes above the panel's own caption."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 3.8))
     print(f"{'run':<18} {'train':>7} {'val':>7} {'gap':>7}  best val")
@@ -450,7 +460,8 @@ def plot_reg_sweep(runs: dict):
         print(f"{name:<18} {tr:>7.3f} {va:>7.3f} {tr - va:>+7.3f}  {s.best_val_acc:.3f}")
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy")
-    ax.set_title("train (dashed) and validation (solid) accuracy")
-    ax.legend(fontsize=8)
+    caption = "train (dashed) and validation (solid) accuracy"
+    ax.set_title(f"{title}\n{caption}" if title else caption, fontsize=10)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return fig

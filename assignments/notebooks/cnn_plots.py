@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..convolution import conv_output_size
-from ..vis import to_displayable
+from ..monitor import line_style
+from ..vis import legend_below, to_displayable
 
 __all__ = ["output_size_rows", "plot_window_positions", "parameter_counts",
            "plot_parameter_counts", "layer_table", "format_layer_table", "plot_layer_memory",
@@ -197,8 +198,9 @@ def plot_filter_responses(images, responses: dict, filters: dict):
         axes[0, j].imshow(f, cmap="RdBu_r", vmin=-lim, vmax=lim)
         axes[0, j].set_title(name, fontsize=9)
         for (a, b), v in np.ndenumerate(f):
-            if f.size <= 25:
-                axes[0, j].text(b, a, f"{v:.2g}", ha="center", va="center", fontsize=6)
+            if f.size <= 25:   # white on the dark cells, black on the light ones
+                axes[0, j].text(b, a, f"{v:.2g}", ha="center", va="center", fontsize=8,
+                                color="white" if abs(v) > 0.5 * lim else "black")
     for i in range(n):
         axes[i + 1, 0].imshow(imgs[i], cmap="gray")
         for j, name in enumerate(responses, start=1):
@@ -302,18 +304,21 @@ def plot_accuracy_curves(panels: dict, ylabel="validation accuracy", updates_per
 
     With ``updates_per_point`` (panel -> updates per epoch) the x axis counts
     updates instead of epochs, so panels with different epoch sizes compare.
+    The runs keep one colour, dash and width each (``line_style``) across the
+    panels, named once in a legend below them.
     """
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.4), squeeze=False)
     for ax, (title, runs) in zip(axes[0], panels.items()):
         step = (updates_per_point or {}).get(title, 1)
-        for name, accs in runs.items():
-            ax.plot(np.arange(len(accs)) * step, accs, "o-", ms=3, label=name)
+        for i, (name, accs) in enumerate(runs.items()):
+            ax.plot(np.arange(len(accs)) * step, accs, marker="o", ms=3, label=name,
+                    **line_style(i))
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("updates" if updates_per_point else "epoch")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
     fig.tight_layout()
+    legend_below(fig, [axes[0][0]], ncol=4)
     return fig

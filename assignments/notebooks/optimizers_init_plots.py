@@ -15,6 +15,8 @@ import numpy as np
 
 from .. import layers
 from ..models import FullyConnectedNet
+from ..monitor import line_style
+from ..vis import legend_below
 from ..weight_init import init_weights
 
 __all__ = ["Surface", "SURFACES", "descend", "plot_trajectories", "lr_sweep",
@@ -123,7 +125,9 @@ def plot_trajectories(rules, surfaces, steps, learning_rates, configs=None):
     ``rules`` maps a name to a rule; ``learning_rates[(surface key, name)]``
     is the learning rate each rule uses on each surface (``configs`` may add
     other settings per rule).  Prints f - min f after ``steps`` steps and the
-    learning rate used, for every rule and surface.
+    learning rate used, for every rule and surface.  Rules whose paths coincide
+    stay visible: each rule has its own colour, dash and width (``line_style``),
+    and the legend sits below the panels.
     """
     import matplotlib.pyplot as plt
 
@@ -141,18 +145,19 @@ def plot_trajectories(rules, surfaces, steps, learning_rates, configs=None):
                       "learning_rate": learning_rates[(key, name)]}
             path, diverged = descend(rule, surface, config, steps)
             finals[(key, name)] = _final_gap(surface, path, diverged)
-            ax.plot(path[:, 0], path[:, 1], "-", color=f"C{i}", lw=1.4,
-                    label=name + (" (diverged)" if diverged else ""))
+            ax.plot(path[:, 0], path[:, 1], label=name, **line_style(i))
             ax.plot(*path[-1], "o", color=f"C{i}", ms=4)
+            if diverged:
+                ax.annotate(f"{name} diverged", path[-1], fontsize=7, color=f"C{i}")
         ax.plot(*surface.start, "k^", ms=7)
         if surface.minimum is not None:
             ax.plot(*surface.minimum, "k*", ms=12)
         ax.set_xlim(surface.xlim)
         ax.set_ylim(surface.ylim)
         ax.set_title(surface.name, fontsize=10)
-    axes[0].legend(fontsize=7, loc="lower left")
     fig.suptitle(f"{steps} steps of each rule (triangle: start, star: minimum)")
     fig.tight_layout()
+    legend_below(fig, [axes[0]])
     width = max(len(n) for n in rules)
     print(f"f - min f after {steps} steps (learning rate used)")
     print(f"{'rule':<{width}}" + "".join(f" {k:>22}" for k in surfaces))
@@ -242,10 +247,12 @@ def _saturation(activation, a):
 def plot_activation_grid(X, activations, inits, num_layers, hidden_dim, seed=0):
     """Histograms of every layer's outputs, one panel per (activation, init).
 
-    ``inits`` maps a column title to (init scheme, weight_scale).  Prints per
-    panel the standard deviation of each layer's outputs and the share of
-    saturated outputs (sigmoid below 0.02 or above 0.98, |tanh| above 0.96,
-    ReLU at 0).
+    ``inits`` maps a column title to (init scheme, weight_scale).  ReLU panels
+    leave out the outputs that are exactly 0 (about half of them, a spike that
+    would flatten everything else) and show the positive ones up to the 99th
+    percentile; the printed table gives the share at 0.  Prints per panel the standard deviation of
+    each layer's outputs and the share of saturated outputs (sigmoid below
+    0.02 or above 0.98, |tanh| above 0.96, ReLU at 0).
     """
     import matplotlib.pyplot as plt
 
@@ -259,24 +266,30 @@ def plot_activation_grid(X, activations, inits, num_layers, hidden_dim, seed=0):
             outs = layer_activations(X, activation, scheme, num_layers, hidden_dim,
                                      np.random.default_rng(seed), scale)
             ax = axes[r, c]
+            relu = activation not in ("sigmoid", "tanh")
+            shown = [o.ravel()[o.ravel() > 0] if relu else o.ravel() for o in outs]
             lo, hi = {"sigmoid": (0, 1), "tanh": (-1, 1)}.get(activation, (0, None))
             if hi is None:
-                hi = max(1e-12, max(float(np.percentile(o, 99)) for o in outs))
+                hi = max([1e-12] + [float(np.percentile(v, 99)) for v in shown if v.size])
             bins = np.linspace(lo, hi, 31)
             cells = []
-            for i, o in enumerate(outs):
-                ax.hist(np.clip(o.ravel(), lo, hi), bins=bins, histtype="step", lw=1.3,
+            for i, (o, v) in enumerate(zip(outs, shown)):
+                # sigmoid and tanh are bounded; ReLU's panel ends at the 99th percentile, and
+                # the top 1 % is left out rather than piled into the last bin
+                ax.hist(v if relu else np.clip(v, lo, hi), bins=bins, histtype="step", lw=1.3,
                         color=plt.get_cmap("viridis")(i / max(1, num_layers - 1)),
-                        label=f"layer {i + 1}", weights=np.full(o.size, 1.0 / o.size))
+                        label=f"layer {i + 1}", weights=np.full(v.size, 1.0 / o.size))
                 cells.append(f"{float(np.std(o)):>9.2g} / {100 * _saturation(activation, o):3.0f}%")
-            ax.set_title(f"{activation}, {title}", fontsize=9)
+            ax.set_title(f"{activation}, {title}" + (" (outputs > 0)" if relu else ""),
+                         fontsize=9)
             ax.set_yticks([])
             ax.tick_params(labelsize=7)
+            ax.locator_params(axis="x", nbins=4)
             print(f"{activation:<8} {title:<10} " + " ".join(f"{c:>16}" for c in cells))
-    axes[0, -1].legend(fontsize=6)
     fig.suptitle(f"outputs of {num_layers} layers of {hidden_dim} units at initialization "
                  "(dark: first layer, light: last)")
     fig.tight_layout()
+    legend_below(fig, [axes[0, 0]], ncol=num_layers)
     return fig
 
 
@@ -314,7 +327,8 @@ def plot_gradient_norms(norms, ax=None):
     ax.set_xlabel("layer")
     ax.set_ylabel("||dL/dW|| at initialization")
     ax.set_title("gradient size per layer")
-    ax.legend(fontsize=8)
+    ax.figure.tight_layout()
+    legend_below(ax.figure, [ax], ncol=3)
     return ax
 
 
@@ -371,13 +385,15 @@ def plot_weight_convergence(snapshots, num=50, seed=0, report_epochs=(1, 2, 5, 1
         flat = np.array([s[name].ravel() for s in snapshots])
         pick = rng.choice(flat.shape[1], size=min(num, flat.shape[1]), replace=False)
         ax.plot(epochs, flat[:, pick], lw=0.8)
-        ax.set_title(f"{name}: {len(pick)} weights", fontsize=9)
+        ax.set_title(f"{name}: {len(pick)} of its {flat.shape[1]} weights", fontsize=9)
         ax.set_xlabel("epoch")
+        ax.set_ylabel("weight value")
     changes = relative_changes(snapshots, names)
     for i, name in enumerate(names):
         axes[-1].plot(epochs[1:], changes[:, i], "-", color=f"C{i}", label=name)
     axes[-1].set_yscale("log")
     axes[-1].set_xlabel("epoch")
+    axes[-1].set_ylabel("relative change in epoch e")
     axes[-1].set_title("||W_e - W_(e-1)|| / ||W_(e-1)||", fontsize=9)
     axes[-1].legend(fontsize=8)
     fig.tight_layout()

@@ -110,7 +110,7 @@ def confine_broker(cfg: dict) -> dict:
         report["capabilities"] = drop_capabilities()
     if cfg.get("landlock"):
         ll = landlock.restrict(read=cfg["read_paths"] + cfg.get("broker_read_paths", []),
-                               write=cfg["write_paths"])
+                               write=cfg["write_paths"], listed=cfg.get("listed_paths", []))
         report.update({k: v for k, v in ll.items() if k != "paths"})
     if cfg.get("seccomp", True):
         report.update(seccomp.install())
@@ -120,6 +120,7 @@ def confine_broker(cfg: dict) -> dict:
 def confine_kernel(cfg: dict) -> dict:
     """The nested domain: the same allow-list without the broker's extra paths."""
     if cfg.get("landlock"):
-        ll = landlock.restrict(read=cfg["read_paths"], write=cfg["write_paths"])
+        ll = landlock.restrict(read=cfg["read_paths"], write=cfg["write_paths"],
+                               listed=cfg.get("listed_paths", []))
         return {"nested_landlock": ll.get("landlock", 0)}
     return {}

@@ -57,7 +57,11 @@ class CappedWriter(io.TextIOBase):
 
 
 def is_student_file(filename: str) -> bool:
-    return filename.startswith(CELL_PREFIX)
+    """The one rule (``assignments.cases.is_student_code``), with this runtime folder (the
+    sandbox's own code) counted as library."""
+    from assignments.cases import is_student_code
+
+    return is_student_code(filename, (os.path.dirname(os.path.abspath(__file__)),))
 
 
 def student_frames(err: BaseException) -> list:
@@ -89,7 +93,56 @@ def _shell():
     shell.history_manager.enabled = False
     shell.compile = LabelledCompiler()
     shell.user_ns["__name__"] = "__main__"
+    shell.display_pub = _recorder(shell)
     return shell
+
+
+MAX_DISPLAYS = 20
+MAX_IMAGE = 2 * 2**20
+
+
+def _recorder(shell):
+    """A display publisher that keeps what a cell displays: its text and PNG images."""
+    from IPython.core.displaypub import DisplayPublisher
+
+    class Recorder(DisplayPublisher):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.items, self.images = [], []
+
+        def publish(self, data, metadata=None, source=None, *, transient=None, update=False,
+                    **kwargs):
+            if len(self.items) >= MAX_DISPLAYS or not isinstance(data, dict):
+                return
+            item = {}
+            if isinstance(data.get("text/plain"), str):
+                item["text"] = data["text/plain"][:4000]
+            png = data.get("image/png")
+            if isinstance(png, (str, bytes)):
+                import base64
+                import binascii
+
+                import numpy as np
+
+                try:
+                    raw = png if isinstance(png, bytes) else base64.b64decode(png)
+                except (binascii.Error, ValueError):
+                    raw = b""
+                if 0 < len(raw) <= MAX_IMAGE:
+                    item["image"] = len(self.images)
+                    self.images.append(np.frombuffer(raw, dtype=np.uint8).copy())
+            if item:
+                self.items.append(item)
+
+        def clear_output(self, wait=False):
+            pass
+
+        def take(self):
+            items, images = self.items, self.images
+            self.items, self.images = [], []
+            return items, images
+
+    return Recorder(shell=shell)
 
 
 class Kernel:
@@ -105,11 +158,13 @@ class Kernel:
         result = self.shell.run_cell(str(head.get("source", "")), store_history=False,
                                      silent=False)
         err = result.error_before_exec or result.error_in_exec
+        shown, images = self.shell.display_pub.take()
         reply = {"ok": err is None,
                  "error": f"{type(err).__name__}: {str(err)[:2000]}" if err else None,
                  "exception": type(err).__name__ if err is not None else "",
-                 "frames": student_frames(err) if err is not None else []}
-        return reply, None
+                 "frames": student_frames(err) if err is not None else [],
+                 "displays": shown}
+        return reply, images
 
     def snapshot(self, head):
         self.snapshots[str(head.get("label"))] = dict(self.shell.user_ns)

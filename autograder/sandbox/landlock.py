@@ -76,11 +76,14 @@ def handled_fs(abi: int) -> int:
     return rights
 
 
-def restrict(read=(), write=(), deny_tcp=True) -> dict:
+def restrict(read=(), write=(), deny_tcp=True, listed=()) -> dict:
     """Confine this process; returns what was enforced (for the report).
 
-    Paths that do not exist are skipped.  Raises OSError if Landlock exists
-    but a call fails.
+    ``read`` paths may be read, ``write`` paths written, ``listed`` folders
+    only listed (names, no contents: a folder that holds a hidden path among
+    readable ones, such as site-packages around the grader's package, so
+    that scans of installed packages still work).  Paths that do not exist
+    are skipped.  Raises OSError if Landlock exists but a call fails.
     """
     abi = abi_version()
     if abi == 0:
@@ -103,7 +106,7 @@ def restrict(read=(), write=(), deny_tcp=True) -> dict:
         raise OSError(err, f"landlock_create_ruleset: {os.strerror(err)}")
     try:
         added = []
-        for paths, rights in ((read, READ_RIGHTS), (write, fs)):
+        for paths, rights in ((read, READ_RIGHTS), (write, fs), (listed, FS_READ_DIR)):
             for path in paths:
                 try:
                     fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
