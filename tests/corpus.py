@@ -793,21 +793,33 @@ _DEEP: list = []
 
 
 def _remove_deep():
-    """Remove the chains of folders without recursion (shutil.rmtree and os.walk recurse)."""
     for top in _DEEP:
-        if not top.exists():
-            continue
-        path = top
-        while (path / "d").is_dir():
-            path = path / "d"
-        while True:
+        remove_tree(top)
+
+
+def remove_tree(top: Path):
+    """Remove a folder and all below it without recursion (shutil.rmtree and os.walk recurse,
+    and the deep-folders case is deeper than Python's recursion limit); errors are ignored."""
+    stack, stuck = [Path(top)], set()
+    while stack:
+        path, below = stack[-1], []
+        try:
             for entry in os.scandir(path):
-                if not entry.is_dir(follow_symlinks=False):
+                if entry.is_dir(follow_symlinks=False):
+                    if Path(entry.path) not in stuck:
+                        below.append(Path(entry.path))
+                else:
                     os.unlink(entry.path)
+        except OSError:
+            below = []
+        if below:
+            stack += below
+            continue
+        stack.pop()
+        try:
             os.rmdir(path)
-            if path == top:
-                break
-            path = path.parent
+        except OSError:
+            stuck.add(path)
 
 
 def _unreadable_file(folder: Path):

@@ -24,7 +24,7 @@ from autograder.release import generate
 from autograder.table import clean
 from conftest import ROOT, started_by_this_test
 import hostipc
-from corpus import CASES, FIXTURE_ROOT, FIXTURE_TASKS, UNIX_PATH, write_corpus
+from corpus import CASES, FIXTURE_ROOT, FIXTURE_TASKS, UNIX_PATH, remove_tree, write_corpus
 
 pytestmark = pytest.mark.slow
 
@@ -130,7 +130,7 @@ def _run(engine, tmp: Path, which: str, **options):
     if engine == "nbgrader":
         for case in CASES:
             if case.name not in STOCK_CASES:
-                shutil.rmtree(subs / case.folder_name, ignore_errors=True)
+                remove_tree(subs / case.folder_name)  # deep-folders is too deep for rmtree
     try:
         rows = grade(subs, course_dir=course, engine=engine, seed=SEED, **options)
     finally:
