@@ -390,6 +390,34 @@ def gettrace(a, b):
     assert outcomes[6].output.strip() == "before"
 
 
+def test_the_trace_keeps_the_student_s_code_by_the_one_rule_whatever_cells_rebind(tmp_path):
+    """What a graded call ran is the student's by ``assignments.cases.is_student_code``, as in
+    the grader's own process: code compiled under a name of the student's and a module they
+    wrote are recorded beside the cells' code; a cell rebinding ``os.write`` (what the
+    recorder writes with) before the call changes nothing."""
+    answer = r"""import os, sys
+exec(compile("def _named(v):\n    return [x for x in v]\n", "<mine>", "exec"))
+with open("student_helper.py", "w") as f:
+    f.write("def _on_disk(v):\n    return [x for x in v]\n")
+sys.path.insert(0, os.getcwd())
+import student_helper
+def _in_cell(v):
+    return [x for x in v]
+def f(a, b):
+    return a + b + (_named(a)[0] + student_helper._on_disk(a)[0] + _in_cell(a)[0]) * 0
+os.write = lambda fd, data: len(data)
+"""
+    outcomes, _ = _probe_run(tmp_path, answer)
+    assert outcomes[0].status == "ok", outcomes[0]
+    ran = outcomes[2].ran
+    assert outcomes[2].status == "ok" and ran["intact"], outcomes[2]
+    names = {(Path(f).name if f.startswith("/") else f, name) for f, _, name in ran["student"]}
+    assert {("<mine>", "_named"), ("student_helper.py", "_on_disk"),
+            ("<cell answer>", "_in_cell"), ("<cell answer>", "f")} <= names, ran
+    assert "assignments.cases:attempt_case" in ran["course"]
+    assert not any("/runtime/sandbox/" in f for f, _, _ in ran["student"])  # library
+
+
 def test_an_audit_hook_of_the_student_s_taints_later_traces(tmp_path):
     outcomes, _ = _probe_run(tmp_path, "import sys\nsys.addaudithook(lambda e, a: None)\n"
                                        "def f(a, b):\n    return a + b\n")

@@ -56,12 +56,15 @@ class CappedWriter(io.TextIOBase):
         return text, dropped
 
 
+RUNTIME = os.path.dirname(os.path.abspath(__file__))   # the sandbox's own code: library
+
+
 def is_student_file(filename: str) -> bool:
     """The one rule (``assignments.cases.is_student_code``), with this runtime folder (the
     sandbox's own code) counted as library."""
     from assignments.cases import is_student_code
 
-    return is_student_code(filename, (os.path.dirname(os.path.abspath(__file__)),))
+    return is_student_code(filename, (RUNTIME,))
 
 
 def student_frames(err: BaseException) -> list:
@@ -268,8 +271,10 @@ def main(cfg: dict, requests_fd: int, replies_fd: int, audit_fd: int) -> int:
     commands = os.fdopen(requests_fd, "rb")
     replies = os.fdopen(replies_fd, "wb")
     kernel = Kernel(cfg)
+    from assignments.cases import library_prefixes
+
     run_probe, own = probe.make_runner(kernel, commands, replies, audit_fd,
-                                       (CELL_PREFIX, trace.assignments_dir()),
+                                       (trace.assignments_dir(),), library_prefixes((RUNTIME,)),
                                        events.CHANNEL_BROKEN, _reap)
     allowed = tuple(os.path.join(os.path.abspath(p), "") for p in
                     cfg["read_paths"] + cfg["write_paths"]) + ("/dev/", "/proc/self/")

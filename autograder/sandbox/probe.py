@@ -3,7 +3,7 @@
 For each ``probe`` request the kernel forks a child that makes the graded
 calls, answers the broker itself and exits:
 
-1. the recorder (``trace.recorder``) is switched on before the fork, so code
+1. a recorder (``trace.recorders``) is switched on before the fork, so code
    that runs in the child before anything else (``os.register_at_fork``
    callbacks) is recorded too; the kernel switches it off again;
 2. the child puts back the interpreter's default signal handlers (a handler
@@ -53,27 +53,29 @@ def write_reply(stream, reply: dict, data) -> None:
         wire.write_message(stream, reply, [None] * len(reply["results"]))
 
 
-def make_runner(kernel, commands, replies, audit_fd: int, prefixes: tuple, broken: int, reap):
+def make_runner(kernel, commands, replies, audit_fd: int, course: tuple, library: tuple,
+                broken: int, reap):
     """(run, own code): ``run(head, cases)`` answers a probe request in the kernel with the
     child's end ({"reaped": wait status}) and never returns in the child; ``own code`` are
-    the code objects whose settrace, setprofile and fork calls are the grader's.  ``reap()``
-    collects dead children (strays the broker killed still hold their pids)."""
+    the code objects whose settrace, setprofile and fork calls are the grader's.  ``course``
+    and ``library``: the path prefixes of ``trace.recorders``.  ``reap()`` collects dead
+    children (strays the broker killed still hold their pids)."""
     fork, waitpid, exit_, settrace, setprofile = (os.fork, os.waitpid, os._exit, sys.settrace,
                                                   sys.setprofile)
     getsignal, setsignal, handlers = signal.getsignal, signal.signal, dict(_STARTUP_HANDLERS)
     signals, default, chld = tuple(signal.valid_signals()), signal.SIG_DFL, signal.SIGCHLD
-    gc_disable, forbid, recorder, sleep = gc.disable, seccomp.no_tasks(), trace.recorder, time.sleep
+    gc_disable, forbid, sleep = gc.disable, seccomp.no_tasks(), time.sleep
     read_message, write_message, send = wire.read_message, wire.write_message, write_reply
     dispatch, capture, take = kernel.dispatch, kernel.capture, kernel.capture.take
     setattr_, sys_module = setattr, sys
     st = os.fstat(audit_fd)
-    identity = (st.st_dev, st.st_ino)
+    recorder = trace.recorders(audit_fd, course, library, (st.st_dev, st.st_ino), broken)
     callable_, error, int_ = callable, BaseException, int
 
     def start(traced: bool) -> int:
         """Fork, with the recorder on in the child from its first instruction."""
         if traced:
-            settrace(recorder(audit_fd, prefixes, identity, broken))
+            settrace(recorder())
         pid = -1
         try:
             pid = fork()

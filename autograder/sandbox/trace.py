@@ -1,15 +1,16 @@
 """Which code runs during a graded call: the student's functions and the course's.
 
-``summarize`` keeps what the grader judges of the code that ran: code of
-the student's cells (where it is, for the no-loop rule) and code of the
-``assignments`` package (which reference functions ran, for the
-no-delegation rule).  Two recorders feed it:
+``summarize`` keeps what the grader judges of the code that ran: the
+student's code (by the one rule, ``assignments.cases.is_student_code``:
+cells, and modules or code compiled by the student; where it is, for the
+no-loop rule) and code of the ``assignments`` package (which reference
+functions ran, for the no-delegation rule).  Two recorders feed it:
 
-* ``recorder`` (the sandbox): a ``sys.settrace`` function that writes one
+* ``recorders`` (the sandbox): ``sys.settrace`` functions that write one
   record per code object the first time it is entered, straight into the
-  audit pipe only the broker reads; the broker makes the summary.  It keeps
+  audit pipe only the broker reads; the broker makes the summary.  They keep
   nothing the student could edit afterwards (what is written is written),
-  and it is reachable only through the interpreter (``sys.gettrace`` is
+  and are reachable only through the interpreter (``sys.gettrace`` is
   removed from the kernel), frames, ``gc`` or ``ctypes``.
 * ``CodeTrace`` (in-process, ``autograder.judging``): the code objects
   entered while it is active.
@@ -96,40 +97,49 @@ def summary(trace: CodeTrace, is_student) -> dict:
 CODE_RECORD = "code"   # the record's first field, among the audit pipe's events
 
 
-def recorder(fd: int, prefixes: tuple, identity: tuple, broken: int):
-    """A ``sys.settrace`` function writing ``code<TAB>file<TAB>line<TAB>name`` records to ``fd``
-    for code objects whose file starts with one of ``prefixes``, once each, when first entered.
+def recorders(fd: int, course: tuple, library: tuple, identity: tuple, broken: int):
+    """A function making ``sys.settrace`` functions (a fresh one for each graded call) that
+    write ``code<TAB>file<TAB>line<TAB>name`` records to ``fd``, once per code object, when it
+    is first entered, for the code of the course (files starting with one of ``course``) and
+    any code that is not library code (files not starting with one of ``library``): the
+    broker then keeps the student's by the one rule (``sandbox.kernel.is_student_file``).
 
     ``identity``: (st_dev, st_ino) of the pipe ``fd`` must be; if it is not (closed, or
     replaced by another file), the process exits with status ``broken``: nothing it runs
-    goes unrecorded.  It allocates no object the garbage collector tracks (a collection,
-    and the finalizers it runs, would happen inside it, untraced) and calls nothing a cell
-    could rebind.
+    goes unrecorded.  The trace functions allocate no object the garbage collector tracks (a
+    collection, and the finalizers it runs, would happen inside them, untraced), and
+    everything they call is bound here, before any cell runs: a cell rebinding ``os.write``
+    or a builtin later changes nothing.
     """
-    seen = set()
-    add, write, fstat, exit_, encode, str_ = seen.add, os.write, os.fstat, os._exit, str.encode, str
+    write, fstat, exit_, encode, str_, set_ = os.write, os.fstat, os._exit, str.encode, str, set
     dev, ino, cap, error = identity[0], identity[1], MAX_RECORD, OSError
     head, tab, newline = "\n" + CODE_RECORD + "\t", "\t", "\n"
 
-    def _trace(frame, event, arg):
-        code = frame.f_code
-        if code in seen:
-            return None
-        add(code)
-        filename = code.co_filename
-        if filename.startswith(prefixes):
-            record = (head + filename[:cap].replace(newline, " ").replace(tab, " ") + tab
-                      + str_(code.co_firstlineno) + tab
-                      + code.co_qualname[:cap].replace(newline, " ").replace(tab, " ") + newline)
-            try:
-                st = fstat(fd)
-                if st.st_ino != ino or st.st_dev != dev:
+    def make():
+        seen = set_()
+        add = seen.add
+
+        def _trace(frame, event, arg):
+            code = frame.f_code
+            if code in seen:
+                return None
+            add(code)
+            filename = code.co_filename
+            if filename.startswith(course) or not filename.startswith(library):
+                record = (head + filename[:cap].replace(newline, " ").replace(tab, " ") + tab
+                          + str_(code.co_firstlineno) + tab
+                          + code.co_qualname[:cap].replace(newline, " ").replace(tab, " ")
+                          + newline)
+                try:
+                    st = fstat(fd)
+                    if st.st_ino != ino or st.st_dev != dev:
+                        exit_(broken)
+                    write(fd, encode(record, "utf-8", "replace"))
+                except error:
                     exit_(broken)
-                write(fd, encode(record, "utf-8", "replace"))
-            except error:
-                exit_(broken)
-        return None
-    return _trace
+            return None
+        return _trace
+    return make
 
 
 def parse_record(fields: list) -> tuple | None:
