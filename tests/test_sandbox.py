@@ -418,6 +418,45 @@ os.write = lambda fd, data: len(data)
     assert not any("/runtime/sandbox/" in f for f, _, _ in ran["student"])  # library
 
 
+def test_forged_records_cannot_push_what_ran_out_of_the_trace(tmp_path):
+    """The graded call's process can write into the audit pipe: records it forges only add
+    to what ran, and when there are more than the summary keeps (the real ones could be cut
+    off) the trace is not believed."""
+    from autograder.sandbox import trace
+
+    answer = r"""import fcntl, os, stat
+def _write_only_pipe(fd):
+    try:
+        return stat.S_ISFIFO(os.fstat(fd).st_mode) and \
+            fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY
+    except OSError:
+        return False
+def _helper(v):
+    return [x for x in v]
+def f(a, b):
+    audit = [fd for fd in range(3, 64) if _write_only_pipe(fd)][-1]  # made after the replies'
+    forged = "".join(f"\ncode\t<cell answer>\t1\tx{i}\n" for i in range(450))
+    os.write(audit, forged.encode())   # line 1 sorts before every function of the cell
+    return a + b + _helper(a)[0] * 0
+def g(a, b):   # more records than the broker keeps, of code that is not the student's
+    audit = [fd for fd in range(3, 64) if _write_only_pipe(fd)][-1]
+    for start in range(0, 20_001, 1000):
+        os.write(audit, "".join(f"\ncode\t<frozen x>\t1\tx{i}\n"
+                                for i in range(start, start + 1000)).encode())
+    return a + b + _helper(a)[0] * 0
+"""
+    from autograder.sandbox.broker import MAX_CODES
+
+    assert MAX_CODES <= 20_000
+    outcomes, _ = _probe_run(tmp_path, answer, targets=("f", "g"))
+    for probe in outcomes[2:4]:
+        assert probe.status == "ok", probe
+        assert not probe.ran["intact"], probe.ran
+    few = [("<cell answer>", 1, f"x{i}") for i in range(trace.MAX_ENTRIES)]
+    assert trace.summarize(few, lambda f: True)["intact"]
+    assert not trace.summarize(few + [("<cell answer>", 2, "y")], lambda f: True)["intact"]
+
+
 def test_an_audit_hook_of_the_student_s_taints_later_traces(tmp_path):
     outcomes, _ = _probe_run(tmp_path, "import sys\nsys.addaudithook(lambda e, a: None)\n"
                                        "def f(a, b):\n    return a + b\n")

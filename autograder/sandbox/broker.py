@@ -98,6 +98,16 @@ class Call:
     def __init__(self, traced: bool, taint: list):
         self.traced, self.codes, self.tampered = traced, set(), list(taint)
 
+    def add(self, codes):
+        """Keep records of code that ran; past ``MAX_CODES`` (a flood of records, forged or
+        not, that would hide the rest) the trace is not believed."""
+        for code in codes:
+            if code not in self.codes:
+                if len(self.codes) >= MAX_CODES:
+                    self.tampered.append("too-many-code-records")
+                    return
+                self.codes.add(code)
+
     def ran(self) -> dict:
         return trace.summarize(self.codes, is_student_file, intact=not self.tampered)
 
@@ -243,8 +253,8 @@ class Broker:
         found, codes = events.parse_records(data[:end])
         for event in found:
             self.note(*event)
-        if self.call is not None and len(self.call.codes) < MAX_CODES:
-            self.call.codes.update(codes[:MAX_CODES - len(self.call.codes)])
+        if self.call is not None and codes:
+            self.call.add(codes)
 
     def _settle(self, seconds=2.0):
         """The kernel's status once it had a moment to finish dying (None: alive)."""

@@ -4,7 +4,8 @@
 student's code (by the one rule, ``assignments.cases.is_student_code``:
 cells, and modules or code compiled by the student; where it is, for the
 no-loop rule) and code of the ``assignments`` package (which reference
-functions ran, for the no-delegation rule).  Two recorders feed it:
+functions ran, for the no-delegation rule).  A summary cut short (more code
+than it keeps) is not believed.  Two recorders feed it:
 
 * ``recorders`` (the sandbox): ``sys.settrace`` functions that write one
   record per code object the first time it is entered, straight into the
@@ -85,6 +86,8 @@ def summarize(entries, is_student, intact=True) -> dict:
             course.add(ref)
         elif is_student(filename):
             student.add((filename, line, name))
+    # a summary cut short is not believed: forged records could push the real ones out
+    intact = intact and len(student) <= MAX_ENTRIES and len(course) <= MAX_ENTRIES
     return {"student": [list(s) for s in sorted(student)][:MAX_ENTRIES],
             "course": sorted(course)[:MAX_ENTRIES], "intact": intact}
 
