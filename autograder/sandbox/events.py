@@ -177,7 +177,7 @@ def make_hook(fd: int, allowed: tuple, own_code=frozenset(), home_pid=None):
 
 def parse_records(data: bytes) -> tuple[list, list]:
     """([event, detail] pairs, [(file, line, name) of code that ran]) from whole lines of the
-    audit pipe (the hook's events, ``trace.recorder``'s records; anything else dropped)."""
+    audit pipe (the hook's events, the records of ``trace.recorders``; anything else dropped)."""
     found, codes = [], []
     for line in data.decode("utf-8", "replace").splitlines():
         fields = line.split("\t")
