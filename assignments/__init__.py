@@ -6,9 +6,14 @@ Nothing here imports a notebook.  The package has three kinds of modules:
   (the no-loop rule), ``gradcheck``, ``stat_checks``, ``adapters``, ``solver``
   (training loop and model protocol), ``recipes`` (how tuned hyperparameters
   are graded), ``metrics``, ``data``, ``vis``, ``monitor``, ``search``, ``timing``;
-* the course's reference building blocks, which later notebooks use:
-  ``layers``, ``optim``, ``weight_init``, ``normalization``, ``models`` (and
-  notebook 6's convolution modules);
+* helpers that are no answer: ``layers`` (tanh, leaky ReLU, the activation
+  table), ``optim`` (plain SGD and the update-rule contract),
+  ``normalization`` (DropConnect and the contracts), ``models``; ``blocks``
+  (earlier notebooks' answers, looked up at call time: the answers' one home
+  is the source notebook) and ``expected`` (the visible checks' stored
+  values).  Notebook 6's reference layers and network (``convolution``,
+  ``convnet``) and the faster update rules (``fast``) are answers and stay
+  out of the student edition;
 * one small helper module per notebook in ``assignments.notebooks``.
 
 Conventions used across the whole course

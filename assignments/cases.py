@@ -36,7 +36,7 @@ __all__ = [
     "CheckFailed", "NotDefined", "Case", "Ref", "student", "library", "block", "value_of",
     "Attempt", "Verdict", "attempt_case", "judge", "failure_message", "run_cases",
     "compare", "describe_worst", "resolve_refs", "FAILURE_KINDS", "ATTEMPT_KINDS",
-    "mutated_argument", "is_student_code",
+    "mutated_argument", "is_student_code", "library_prefixes",
 ]
 
 
@@ -262,11 +262,15 @@ def mutated_argument(before, args, kwargs) -> str | None:
     return None
 
 
-def _library_dirs() -> tuple:
-    """The Python installation, installed packages and this package, as path prefixes."""
+def library_prefixes(library=()) -> tuple:
+    """Where code that is not the student's lives, as path prefixes ending in a separator
+    (each folder as given and as its real path): the Python installation, the installed
+    packages, this package and the ``library`` folders."""
     dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.abspath(__file__))}
     dirs |= {p for p in sys.path if p and os.path.basename(p) in ("site-packages", "dist-packages")}
-    return tuple(os.path.join(os.path.realpath(d), "") for d in dirs)
+    dirs |= set(library)
+    return tuple(sorted({os.path.join(f(d), "") for d in dirs
+                         for f in (os.path.abspath, os.path.realpath)}))
 
 
 def is_student_code(filename: str, library=()) -> bool:
@@ -279,9 +283,7 @@ def is_student_code(filename: str, library=()) -> bool:
             not filename.startswith("<frozen")
     if os.path.basename(filename) == "course_blocks.py":   # the course's earlier answers
         return False
-    path = os.path.realpath(filename)
-    return not path.startswith(_library_dirs() + tuple(os.path.join(os.path.realpath(d), "")
-                                                       for d in library))
+    return not os.path.realpath(filename).startswith(library_prefixes(library))
 
 
 def student_frame(err: BaseException) -> str:

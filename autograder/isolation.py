@@ -23,8 +23,10 @@ from . import cgroups
 from .sandbox import landlock, seccomp
 
 SANDBOX_UID = 2_000_000_000   # an id no account uses: the sandbox's user when we are root
-NAMESPACE_FLAGS = ["--user", "--map-root-user", "--pid", "--net", "--mount", "--fork",
-                   "--kill-child", "--mount-proc"]
+# user, PID, network, mount, IPC (System V objects and POSIX message queues die with it),
+# UTS (hostname) and cgroup (the sandbox sees its own cgroup as the root)
+NAMESPACE_FLAGS = ["--user", "--map-root-user", "--pid", "--net", "--mount", "--ipc", "--uts",
+                   "--cgroup", "--fork", "--kill-child", "--mount-proc"]
 
 
 def _runs(cmd) -> bool:
@@ -73,13 +75,18 @@ def not_enforced(caps=None) -> list[str]:
     cg = caps["cgroups"]
     missing = []
     if not caps["namespaces"]:
-        missing += ["network", "stray processes (no PID namespace)", "total disk use"]
+        missing += ["network", "stray processes (no PID namespace)", "total disk use",
+                    "System V IPC, hostname and cgroup views (no IPC, UTS, cgroup namespace)",
+                    "threads and processes started before a graded call (the kernel is not "
+                    "stopped during it: no PID namespace)"]
     if not caps["landlock"]:
         missing.append("files (no Landlock)")
     elif caps["landlock"] < 4:
         missing.append("TCP (Landlock ABI < 4)")
     if not caps["seccomp"]:
-        missing += ["file metadata (chmod, utime, xattr)", "Unix sockets", "memfd memory"]
+        missing += ["file metadata (chmod, utime, xattr)", "Unix sockets", "memfd memory",
+                    "System V and POSIX IPC calls",
+                    "threads, processes and signal handlers in graded calls (no seccomp)"]
     if "memory" not in cg:
         missing.append("memory per sandbox (RLIMIT_AS per process only)")
     if "cpu" not in cg:
@@ -94,7 +101,8 @@ def describe_isolation(caps=None) -> str:
     cg = caps["cgroups"]
     user = ("own unprivileged user" if caps["own_user"] else
             "host root, capabilities dropped" if caps["root"] else "the instructor's user")
-    parts = [f"namespaces (user, pid, net, mount): {'yes' if caps['namespaces'] else 'NO'}",
+    parts = [f"namespaces (user, pid, net, mount, ipc, uts, cgroup): "
+             f"{'yes' if caps['namespaces'] else 'NO'}",
              f"landlock ABI: {caps['landlock'] or 'NO'}",
              f"seccomp: {'yes' if caps['seccomp'] else 'NO'}",
              f"cgroups: {', '.join(sorted(cg)) or 'none (rlimits)'}",

@@ -30,7 +30,6 @@ import json
 import os
 import platform
 import shutil
-import tempfile
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -43,6 +42,7 @@ from assignments.cases import block_refs
 
 from . import __version__
 from . import tasks as _tasks
+from . import workdirs
 from .answers import answers_of, blocks_for
 from .cells import grade_id, graded_cells, is_answer
 from .feedback import autograded_notebook, cell_outputs
@@ -253,7 +253,7 @@ def _grade(job: Job) -> dict:
     limits = Limits(**job.limits)
     located = locate(job.notebooks, sorted(job.sources))
     rows, logs, autograded, isolation = [], {}, {}, {}
-    job_dir = Path(tempfile.mkdtemp(prefix="course-grader-"))
+    job_dir = workdirs.job_folder()
     os.chmod(job_dir, 0o711)
     try:
         for name in sorted(job.sources):

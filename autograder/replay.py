@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .spawn import Limits, Sandbox, SandboxDied, SandboxTimeout, displays
+from .spawn import PROBE_FAILURES, Limits, Sandbox, SandboxDied, SandboxTimeout, displays
 
 
 @dataclass
@@ -167,6 +167,9 @@ class Run:
         seconds = time.perf_counter() - t0
         common = dict(output=head["output"], dropped=head["dropped"], events=head["events"],
                       seconds=seconds, strays=head["strays"])
+        if head["status"] != "ok" and head["probe_failure"]:  # the kernel lives on
+            self.outcomes[i] = Outcome("crashed", PROBE_FAILURES[head["probe_failure"]], **common)
+            return True
         if head["status"] != "ok":
             self.outcomes[i] = Outcome("crashed", head["reason"], **common)
             return False

@@ -7,8 +7,9 @@
 * No delegation (``Task.own``): the task scores 0 when the graded name is
   one of the course's reference answers, when the student's answer cell
   imports one, or when a reference answer's code ran during the graded
-  calls.  Other course functions stay allowed (adapters that swap the
-  library's layers into a student's model are not the task's answer).
+  calls (or the trace of those calls cannot be believed).  Other course
+  functions stay allowed (adapters that swap the library's layers into a
+  student's model are not the task's answer).
 
 Both are decided from facts (an import statement, a code object that ran),
 never guessed, and both work the same for the sandbox's reports and for
@@ -20,6 +21,11 @@ from __future__ import annotations
 import ast
 
 from assignments.static import loop_findings, no_loops_message, python_source
+
+
+# why a trace cannot be believed: a tracer, profiler or audit hook of the student's, or code
+# reaching the grader's objects, while or before the graded call ran (see sandbox.events)
+TRACE_BROKEN = "the grader's trace of the call was switched off or tampered with"
 
 
 def delegation_message(target: str, path: str) -> str:
@@ -130,6 +136,9 @@ def rule_failure(task, ran: dict | None, answer_source: str | None, source_of) -
             path = ran_reference(ran.get("course", []), own)
         if path is not None:
             return "delegated", delegation_message(task.target, path)
+        if ran is not None and not ran.get("intact", True):
+            return "static", (f"{task.target}: {TRACE_BROKEN}, so whether it uses the course's "
+                              "reference cannot be checked")
     if task.vectorized:
         findings = []
         if answer_source is not None:
@@ -139,7 +148,7 @@ def rule_failure(task, ran: dict | None, answer_source: str | None, source_of) -
             findings += loops_in_ran_code([r for r in ran.get("student", [])
                                            if r[2] not in allowed], source_of)
             if not ran.get("intact", True):
-                findings.append("the call switched off the grader's trace")
+                findings.append(TRACE_BROKEN)
         if findings:
             return "static", no_loops_message(task.target, sorted(set(findings)))
     return None

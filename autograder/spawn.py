@@ -31,6 +31,16 @@ from .sandbox import wire
 PACKAGE = Path(__file__).resolve().parent / "sandbox"
 MAX_REPLY = 256 * 1024 * 1024
 MAX_TEXT = 64 * 1024
+# how a graded call's own process can end without answering while the kernel lives on: the
+# broker reports the kind (it watched the process), the student reads these words (nothing
+# of the sandbox's own text)
+PROBE_FAILURES = {
+    "threads": "graded functions may not start threads or processes (the call tried to, "
+               "and was stopped)",
+    "died": "the graded call ended its own process (os._exit, a crash or a limit) before it "
+            "answered",
+    "unstarted": "the graded call's process could not be started (too many processes?)",
+}
 
 
 @dataclass
@@ -119,6 +129,8 @@ def checked(head: dict) -> dict:
         "events": [[e[0][:60], e[1][:200]] for e in raw_events[:200]
                    if isinstance(e, list) and len(e) == 2 and all(isinstance(x, str) for x in e)],
         "strays": head.get("strays") if isinstance(head.get("strays"), int) else 0,
+        "probe_failure": head.get("probe_failure") if head.get("probe_failure") in
+        PROBE_FAILURES else None,
         "displays": head.get("displays") if isinstance(head.get("displays"), list) else [],
         "results": [_attempt(r) for r in results[:10_000]] if isinstance(results, list) else None,
         "ran": {"student": [s for s in ran.get("student", [])[:400] if _is_code_ref(s)]

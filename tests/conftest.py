@@ -85,3 +85,17 @@ def course_copy(tmp_path):
     shutil.copy(ROOT / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
     shutil.copytree(ROOT / "source", tmp_path / "source")
     return tmp_path
+
+
+def started_by_this_test(marker: Path) -> list:
+    """Live processes whose command line names ``marker`` (only this test's sandboxes and
+    their helpers do; other users' and other tests' grading on the machine does not count)."""
+    found, needle = [], os.fsencode(str(marker))
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if needle in (entry / "cmdline").read_bytes():
+                    found.append(entry.name)
+            except OSError:
+                pass
+    return found

@@ -24,6 +24,7 @@ from typing import Callable
 
 import nbformat
 
+import hostipc
 from autograder.cells import grade_id
 from autograder.notebooks import read, reference_submission
 
@@ -278,7 +279,7 @@ for fd in range(3, 40):
         os.write(fd, forged)
     except OSError:
         pass
-time.sleep(30)
+time.sleep(3600)
 """
 HUGE_MESSAGE = """import os, struct
 payload = b'{"payload": [' + b"[]," * (40 * 2**20 // 3) + b'[]]}'
@@ -880,8 +881,270 @@ def _round3_cases() -> list[CorpusCase]:
             c.messages.update(hidden_msg)
     return cases
 
+# round 3, the sandbox: nothing runs beside a graded call, nothing outlives the sandbox
+# --------------------------------------------------------------------------
 
-CASES = _cases() + _round2_cases() + _knn_cases() + _nb3_cases() + _round3_cases()
+THREADS = "graded functions may not start threads or processes"
+THREAD_ADDS = """import threading
+
+def add_arrays(a, b):
+    out = []
+    worker = threading.Thread(target=lambda: out.append(a + b))
+    worker.start()
+    worker.join()
+    return out[0]
+"""
+PROCESS_MEANS = """import os
+
+def row_means(X):
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(w, X.mean(axis=1).tobytes())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return np.frombuffer(os.read(r, 1 << 16))
+"""
+# a thread started when the graded call's process is forked, before anything of the grader
+AT_FORK_ADDS = """import os, threading
+_work = {}
+
+def _helper():
+    while "args" not in _work:
+        pass
+    a, b = _work["args"]
+    _work["out"] = a + b
+
+os.register_at_fork(after_in_child=lambda: threading.Thread(target=_helper, daemon=True).start())
+
+def add_arrays(a, b):
+    _work["args"] = (a, b)
+    while "out" not in _work:
+        pass
+    return _work["out"]
+"""
+# a profile function (its code is not traced) set in a cell does the work
+PROFILER_ADDS = """import sys
+_done = []
+
+def _profile(frame, event, arg):
+    if event == "call" and frame.f_code.co_name == "add_arrays":
+        _done.append(frame.f_locals["a"] + frame.f_locals["b"])
+
+sys.setprofile(_profile)
+
+def add_arrays(a, b):
+    return _done.pop()
+"""
+SYSV_READ = """import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+ids = [libc.shmget({key}, 0, 0)] + [libc.shmctl(i, 13, None) for i in range(16)] + list(range(64))
+for shmid in ids:
+    addr = libc.shmat(shmid, None, 0) if shmid >= 0 else None
+    if addr not in (None, 2**64 - 1):
+        print("read:", ctypes.string_at(addr, 40))
+        ctypes.memmove(addr, b"OVERWRITTEN BY A SUBMISSION", 27)
+print("errno", ctypes.get_errno())
+""".replace("{key}", str(hostipc.SECRET_KEY))
+SYSV_HOG = """import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+shmid = libc.shmget({key}, 256 << 20, 0o1600)
+if shmid >= 0:
+    addr = libc.shmat(shmid, None, 0)
+    ctypes.memset(addr, 1, 256 << 20)
+print("segment", shmid, ctypes.get_errno())
+""".replace("{key}", str(hostipc.HOG_KEY))
+POSIX_MQ = """import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.mq_open({name!r}.encode(), 0o100 | 2, 0o600, None)
+if fd >= 0:
+    libc.mq_send(fd, b"left behind", 11, 0)
+print("queue", fd, ctypes.get_errno())
+""".replace("{name!r}", repr(hostipc.MQ_NAME))
+DEV_SHM = """from multiprocessing import shared_memory
+try:
+    with open("/dev/shm/{name}", "wb") as f:
+        f.write(b"x" * 2**20)
+except OSError as err:
+    print("refused:", type(err).__name__)
+try:
+    shared_memory.SharedMemory(name="{name}-2", create=True, size=2**20)
+except OSError as err:
+    print("refused:", type(err).__name__)
+""".replace("{name}", hostipc.DEV_SHM_NAME)
+# the no-loop answer's helper loops, in a thread the per-thread trace did not see
+KNN_HELPER_THREAD = """import threading
+
+def _by_rows(X_test, X_train, out):
+    for i in range(X_test.shape[0]):
+        out[i] = np.sqrt(((X_train - X_test[i]) ** 2).sum(axis=1))
+
+def compute_distances_no_loops(X_test, X_train):
+    out = np.zeros((X_test.shape[0], X_train.shape[0]))
+    worker = threading.Thread(target=_by_rows, args=(X_test, X_train, out))
+    worker.start()
+    worker.join()
+    return out
+"""
+# the attacks below cheat only where the grader calls them (a process other than the one
+# that ran the answer cell); the notebook's own cells get a vectorized answer
+VECTORIZED = """import os
+_HOME = os.getpid()
+
+def _vectorized(X_test, X_train):
+    sq = (X_test ** 2).sum(axis=1)[:, None] + (X_train ** 2).sum(axis=1)[None, :]
+    return np.sqrt(np.maximum(sq - 2 * X_test @ X_train.T, 0))
+"""
+# a thread started by the answer cell serves the graded call through a pipe and a file
+KNN_THREAD_SERVES = VECTORIZED + """import select, threading
+_ask_r, _ask_w = os.pipe()
+_tell_r, _tell_w = os.pipe()
+
+def _serve():
+    while os.read(_ask_r, 1):
+        with np.load("asked.npz") as f:
+            X_test, X_train = f["X_test"], f["X_train"]
+        np.save("told.npy", np.array([np.sqrt(((X_train - x) ** 2).sum(axis=1)) for x in X_test]))
+        os.write(_tell_w, b"!")
+
+threading.Thread(target=_serve, daemon=True).start()
+
+def compute_distances_no_loops(X_test, X_train):
+    if os.getpid() == _HOME:
+        return _vectorized(X_test, X_train)
+    np.savez("asked.npz", X_test=X_test, X_train=X_train)
+    os.write(_ask_w, b"?")
+    if not select.select([_tell_r], [], [], 0.5)[0]:
+        raise RuntimeError("the helper did not answer")
+    os.read(_tell_r, 1)
+    return np.load("told.npy")
+"""
+# a signal handler runs wherever the interpreter is: often inside the tracer, untraced
+KNN_SIGNAL = VECTORIZED + """import signal
+_done = []
+
+def _by_rows(signum, frame):
+    X_test, X_train = _ARGS
+    _done.append(np.array([np.sqrt(((X_train - x) ** 2).sum(axis=1)) for x in X_test]))
+
+def _tick(_):
+    return 1
+
+signal.signal(signal.SIGALRM, _by_rows)
+
+def compute_distances_no_loops(X_test, X_train):
+    global _ARGS
+    if os.getpid() == _HOME:
+        return _vectorized(X_test, X_train)
+    _ARGS = (X_test, X_train)
+    signal.setitimer(signal.ITIMER_REAL, 0.001)
+    sum(map(_tick, range(300_000)))
+    return _done.pop()
+"""
+# an audit hook of the student's (hooks run untraced) does the work on an event it provokes
+KNN_AUDIT_HOOK = VECTORIZED + """import sys
+_work = {}
+
+def _hook(event, args):
+    if event == "exec" and "args" in _work:
+        X_test, X_train = _work.pop("args")
+        if len(X_test) > 200:  # too slow with a loop: the one hidden case this large
+            _work["out"] = _vectorized(X_test, X_train)
+        else:
+            _work["out"] = np.array([np.sqrt(((X_train - x) ** 2).sum(axis=1)) for x in X_test])
+
+sys.addaudithook(_hook)
+
+def compute_distances_no_loops(X_test, X_train):
+    if os.getpid() == _HOME:
+        return _vectorized(X_test, X_train)
+    _work["args"] = (X_test, X_train)
+    exec("pass")
+    return _work.pop("out")
+"""
+NB3_THREAD_HELPER = """import importlib, threading
+
+def _in_a_thread(name, *args):
+    reference = getattr(importlib.import_module("assignments." + "layers"), name)
+    out = []
+    worker = threading.Thread(target=lambda: out.append(reference(*args)))
+    worker.start()
+    worker.join()
+    return out[0]
+"""
+NB3_THREAD_LAYER = """def {name}({args}):
+    return _in_a_thread("{name}", {args})
+"""
+NB3_LAYER_ARGS = {"affine_forward": "x, w, b", "affine_backward": "dout, cache",
+                  "relu_forward": "x", "relu_backward": "dout, cache", "sigmoid_forward": "x",
+                  "sigmoid_backward": "dout, cache", "softmax_loss": "x, y", "svm_loss": "x, y"}
+
+
+def _sandbox_round3_cases() -> list[CorpusCase]:
+    F, K = dict(FULL), dict(KNN_FULL)
+
+    def fixture_answer(cell, source):
+        return lambda nb: one(set_answer(nb, cell, source))
+
+    def extra_cell(source):
+        return lambda nb: one(insert_after(nb, "add_arrays", source))
+
+    def knn_answer(source):
+        return lambda nb: one(set_answer(nb, "distances_no_loops_code", source), "knn.ipynb")
+
+    def nb3_threads(nb):
+        for i, (name, args) in enumerate(NB3_LAYER_ARGS.items()):
+            source = NB3_THREAD_LAYER.format(name=name, args=args)
+            nb = set_answer(nb, f"{name}_code", (NB3_THREAD_HELPER + "\n\n" if i == 0 else "")
+                            + source)
+        return one(nb, "two_layer_net.ipynb")
+
+    no_loops = {**K, "distances_no_loops": 0}
+    return [
+        CorpusCase("thread-does-the-work", fixture_answer("add_arrays_code", THREAD_ADDS),
+                   {**F, "add_arrays": 0}, {"subprocess", "crashed"}, {"add_arrays": THREADS},
+                   what="add_arrays computes in a thread"),
+        CorpusCase("process-does-the-work", fixture_answer("row_means_code", PROCESS_MEANS),
+                   {**F, "row_means": 0}, {"subprocess", "crashed"}, {"row_means": THREADS},
+                   what="row_means computes in a forked process"),
+        CorpusCase("at-fork-thread", fixture_answer("add_arrays_code", AT_FORK_ADDS),
+                   {k: 0 for k in F}, {"subprocess", "crashed"}, {k: THREADS for k in F},
+                   what="an os.register_at_fork callback starts a thread in every graded "
+                        "call's process (the one for add_arrays does the work)"),
+        CorpusCase("profiler-does-the-work", fixture_answer("add_arrays_code", PROFILER_ADDS),
+                   {**F, "add_arrays": 0}, {"ipython-hooks"}, {"add_arrays": "IndexError"},
+                   what="a profile function set in the answer cell computes add_arrays"),
+        CorpusCase("sysv-shm-read", extra_cell(SYSV_READ), F, {"ctypes"},
+                   what="reads and overwrites the host's 0600 System V segment (ctypes)"),
+        CorpusCase("sysv-shm-hog", extra_cell(SYSV_HOG), F, {"ctypes"},
+                   what="leaves a 256 MiB System V segment behind"),
+        CorpusCase("posix-mq", extra_cell(POSIX_MQ), F, {"ctypes"},
+                   what="leaves a POSIX message queue behind"),
+        CorpusCase("dev-shm-file", extra_cell(DEV_SHM), F, {"outside-files"},
+                   what="leaves files in /dev/shm (POSIX shared memory)"),
+        CorpusCase("knn-helper-thread", knn_answer(KNN_HELPER_THREAD), no_loops,
+                   {"subprocess", "crashed"}, {"distances_no_loops": THREADS},
+                   assignment="01_knn", what="the no-loop answer's helper loops in a thread"),
+        CorpusCase("knn-thread-serves", knn_answer(KNN_THREAD_SERVES), no_loops, set(),
+                   {"distances_no_loops": "the helper did not answer"}, assignment="01_knn",
+                   what="a thread started by the answer cell computes with loops on request"),
+        CorpusCase("knn-signal-handler", knn_answer(KNN_SIGNAL), no_loops, {"exits-process"},
+                   {"distances_no_loops": "Operation not permitted"}, assignment="01_knn",
+                   what="a timer's signal handler (untraced inside the tracer) does the loops"),
+        CorpusCase("knn-audit-hook", knn_answer(KNN_AUDIT_HOOK), no_loops, {"ipython-hooks"},
+                   {"distances_no_loops": "switched off or tampered with"},
+                   assignment="01_knn", what="an audit hook of its own does the loops"),
+        CorpusCase("nb3-thread-delegates", nb3_threads,
+                   {**NB3_FULL, **{k: 0 for k in LAYERS}}, {"subprocess", "crashed"},
+                   {k: THREADS for k in LAYERS}, assignment="03_two_layer_net",
+                   what="every layer hands its work to assignments.layers in a thread"),
+    ]
+
+
+CASES = (_cases() + _round2_cases() + _knn_cases() + _nb3_cases() + _round3_cases()
+         + _sandbox_round3_cases())
 
 
 def write_corpus(dest: Path, roots: dict) -> dict:

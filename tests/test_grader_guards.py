@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from autograder import jobs
 from autograder.grade import grade
 from autograder.release import generate
 from autograder.table import Row, clean, summary, write_table
+from conftest import started_by_this_test
 from corpus import FIXTURE_ROOT, FIXTURE_TASKS, write_corpus
 
 pytestmark = pytest.mark.slow
@@ -67,37 +69,35 @@ def test_a_crash_in_trusted_code_costs_only_that_student(fixture_course, tmp_pat
     assert honest == [dataclasses.astuple(r) for r in alone]
 
 
-def test_ctrl_c_leaves_no_process_behind(fixture_course, tmp_path):
+@pytest.fixture
+def own_tmp():
+    """A temporary directory of this test's own: every process the grader starts names its
+    job folder, inside this one, on its command line (traversable: sandboxes may run as
+    another user)."""
+    path = Path(tempfile.mkdtemp(prefix="course-guards-"))
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_ctrl_c_leaves_no_process_behind(fixture_course, tmp_path, own_tmp):
     course, everything = fixture_course
     subs = _pick(everything, tmp_path / "subs", ["infinite-loop", "fork-bomb", "correct"])
     proc = subprocess.Popen([sys.executable, "-m", "autograder.cli", "--course-dir", str(course),
-                             "grade", str(subs), "--jobs", "2"], env=dict(os.environ),
+                             "grade", str(subs), "--jobs", "2"],
+                            env={**os.environ, "TMPDIR": str(own_tmp)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
-    for _ in range(600):  # wait until a sandbox runs
-        if _brokers(course):
-            break
-        time.sleep(0.1)
-    assert _brokers(course) or proc.poll() is not None
+    while not started_by_this_test(own_tmp) and proc.poll() is None:  # until a sandbox runs
+        time.sleep(0.05)
+    assert started_by_this_test(own_tmp), "the grader finished before any sandbox was seen"
     os.killpg(proc.pid, signal.SIGINT)
-    proc.wait(timeout=60)
-    for _ in range(300):
-        if not _brokers(course):
+    proc.wait(timeout=600)
+    for _ in range(1200):  # killed processes take a moment to go, longer on a busy machine
+        if not started_by_this_test(own_tmp):
             break
         time.sleep(0.1)
-    assert not _brokers(course)
-
-
-def _brokers(course: Path) -> list:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if b"sandbox.broker" in (entry / "cmdline").read_bytes():
-                    found.append(entry.name)
-            except OSError:
-                pass
-    return found
+    assert not started_by_this_test(own_tmp)
 
 
 def _unset_course_dir(monkeypatch):

@@ -193,3 +193,295 @@ def test_listing_a_folder_above_a_readable_path_is_not_reported():
     lines = events.parse_lines(os.read(r, 4096))
     assert lines == [["os.listdir", "/venv/site/autograder"], ["os.remove", "/venv/site"],
                      ["os.listdir", "/srv"]]
+
+
+IPC_ATTACK = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+tried = {{
+    "attach the host's segment by key": lambda: libc.shmget({secret}, 0, 0),
+    "attach the host's segment by id": lambda: libc.shmat({shmid}, None, 0) or -1,
+    "list segments": lambda: libc.shmctl(0, 13, None),
+    "make a 256 MiB segment": lambda: libc.shmget({hog}, 256 << 20, 0o1600),
+    "make a private segment": lambda: libc.shmget(0, 1 << 20, 0o1600),
+    "make a semaphore set": lambda: libc.semget({hog}, 1, 0o1600),
+    "make a message queue": lambda: libc.msgget({hog}, 0o1600),
+    "make a POSIX queue": lambda: libc.mq_open({mq!r}.encode(), 0o100 | 2, 0o600, None),
+}}
+for what, call in tried.items():
+    result = call()
+    print(what, "ALLOWED" if result not in (-1, None, 2**64 - 1) else "refused",
+          ctypes.get_errno())
+try:
+    with open("/dev/shm/{devshm}", "wb") as f:
+        f.write(b"x" * 4096)
+    print("/dev/shm ALLOWED")
+except OSError as err:
+    print("/dev/shm refused", type(err).__name__)
+"""
+
+
+@needs_seccomp
+def test_ipc_calls_are_refused_and_leave_nothing_on_the_host(tmp_path):
+    """System V and POSIX IPC from the sandbox: the host's 0600 segment is neither read
+    nor written, and no segment, queue or /dev/shm file outlives the sandbox."""
+    import hostipc
+
+    secret = b"HOST SECRET " + os.urandom(8).hex().encode()
+    shmid = hostipc.create_segment(hostipc.SECRET_KEY, secret)
+    try:
+        code = IPC_ATTACK.format(secret=hostipc.SECRET_KEY, shmid=shmid, hog=hostipc.HOG_KEY,
+                                 mq=hostipc.MQ_NAME, devshm=hostipc.DEV_SHM_NAME)
+        outcome, _ = _run(code, tmp_path)
+        assert outcome.status == "ok", outcome
+        assert "ALLOWED" not in outcome.output and outcome.output.count("refused") == 9, \
+            outcome.output
+        assert hostipc.read_segment(shmid, len(secret)) == secret
+    finally:
+        hostipc.remove_segment(shmid)
+    assert hostipc.segment_id(hostipc.HOG_KEY) is None
+    assert not hostipc.queue_exists(hostipc.MQ_NAME)
+    assert not (Path("/dev/shm") / hostipc.DEV_SHM_NAME).exists()
+
+
+@needs_ns
+def test_sandbox_has_its_own_ipc_uts_and_cgroup_namespaces(tmp_path):
+    from autograder.sandbox.confine import namespaces
+
+    _, result = _run("pass", tmp_path)
+    mine, theirs = namespaces(), result.isolation.get("namespaces", {})
+    assert set(theirs) == set(mine), theirs
+    assert all(theirs[ns] != mine[ns] for ns in mine), (theirs, mine)
+    assert result.isolation.get("dev_shm", "").startswith("tmpfs"), result.isolation
+
+
+@needs_ns
+def test_ipc_objects_die_with_the_sandbox_namespace(tmp_path):
+    """The namespace alone, without the filter: a segment made inside is gone afterwards."""
+    import subprocess
+
+    import hostipc
+
+    key = hostipc.HOG_KEY  # computed here: inside, the process ids differ
+    make = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import hostipc; "
+            f"print(hostipc.create_segment({key}, b'x' * 4096), hostipc.segment_id({key}))")
+    made = subprocess.run(["unshare", *isolation.NAMESPACE_FLAGS, "--", sys.executable, "-c",
+                           make], capture_output=True, text=True, cwd="/")
+    left = hostipc.segment_id(key)
+    if left is not None:
+        hostipc.remove_segment(left)
+    assert made.returncode == 0 and made.stdout.split()[0] == made.stdout.split()[1], made
+    assert left is None
+
+
+# --------------------------------------------------------------------------
+# graded calls run alone: one thread, traced, in a process of their own
+# --------------------------------------------------------------------------
+
+def _probe_run(tmp_path, answer, later="", targets=("f",)):
+    """Run an answer cell, then a traced probe of each target on one case, then ``later``;
+    returns the outcomes (each probe in a process of its own: none sees another's effects)."""
+    import numpy as np
+
+    from assignments.cases import Case
+
+    case = Case("c", (np.array([1.0, 2.0]), np.array([3.0, 4.0])))
+    steps = [Step("cell", "answer", "import numpy as np\n" + answer), Step("snapshot", "t")]
+    steps += [Step("probe", "t", target=t, cases=[case], trace=True) for t in targets]
+    steps += [Step("cell", "later", later or "print('kernel alive')")]
+    result = run_steps(steps, tmp_path / "job", Limits(cell_seconds=30, probe_seconds=30))
+    return result.outcomes, result
+
+
+@needs_seccomp
+def test_a_graded_call_cannot_start_threads_or_processes(tmp_path):
+    from autograder.spawn import PROBE_FAILURES
+
+    answer = """import os, threading
+def thread(a, b):
+    threading.Thread(target=print).start()
+    return a + b
+def process(a, b):
+    os.fork()
+    return a + b
+"""
+    outcomes, result = _probe_run(tmp_path, answer, targets=("thread", "process"))
+    for probe in outcomes[2:4]:
+        assert probe.status == "crashed" and probe.error == PROBE_FAILURES["threads"], probe
+        assert ["task-in-graded-call"] == [e[0] for e in probe.events if e[0].startswith("task")]
+    assert outcomes[4].output.strip() == "kernel alive" and result.restarts == 0
+
+
+@needs_ns
+def test_a_thread_started_earlier_cannot_serve_a_graded_call(tmp_path):
+    """The kernel (every thread of it) is stopped while the call's own process runs."""
+    answer = """import os, select, threading
+ask_r, ask_w = os.pipe()
+tell_r, tell_w = os.pipe()
+def serve():
+    while os.read(ask_r, 1):
+        os.write(tell_w, b"!")
+threading.Thread(target=serve, daemon=True).start()
+def f(a, b):
+    os.write(ask_w, b"?")
+    answered = bool(select.select([tell_r], [], [], 1.0)[0])
+    print("served" if answered else "alone")
+    return a + b
+"""
+    outcomes, _ = _probe_run(tmp_path, answer, later="_ = f(1, 2)")
+    assert outcomes[2].status == "ok" and outcomes[2].output.strip() == "alone", outcomes[2]
+    assert outcomes[3].output.strip() == "served"  # the same helper, outside a graded call
+
+
+@needs_seccomp
+def test_a_graded_call_gets_default_signal_handlers_and_no_timers(tmp_path):
+    """A handler runs wherever the interpreter is, often inside the tracer (untraced)."""
+    answer = """import os, signal
+signal.signal(signal.SIGUSR1, lambda *a: print("HANDLER RAN"))
+def f(a, b):
+    print("default handler:", signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL)
+    for name, call in [("setitimer", lambda: signal.setitimer(signal.ITIMER_REAL, 1)),
+                       ("signal", lambda: signal.signal(signal.SIGUSR2, print)),
+                       ("kill", lambda: os.kill(os.getpid(), signal.SIGUSR1)),
+                       ("raise", lambda: signal.raise_signal(signal.SIGUSR1))]:
+        try:
+            call()
+            print(name, "ALLOWED")
+        except OSError as err:
+            print(name, "refused", err.errno)
+    return a + b
+"""
+    outcomes, _ = _probe_run(tmp_path, answer)
+    printed = outcomes[2].output
+    assert outcomes[2].status == "ok" and "default handler: True" in printed, outcomes[2]
+    assert "ALLOWED" not in printed and "HANDLER RAN" not in printed, printed
+    assert printed.count("refused 1") == 4, printed
+
+
+def test_the_trace_names_what_ran_and_what_cannot_be_believed(tmp_path):
+    """A loop in a helper is recorded; switching the tracer off, an audit hook of the
+    student's, or gc in the call make the trace untrustworthy; a call leaves the kernel as it
+    found it."""
+    answer = """import gc, sys
+STATE = ["before"]
+def _helper(v):
+    return [x for x in v]
+def honest(a, b):
+    STATE[0] = "changed by a graded call"
+    return a + b + _helper(a)[0] * 0
+def trace_off(a, b):
+    sys.settrace(None)
+    return a + b
+def uses_gc(a, b):
+    gc.get_objects()
+    return a + b
+def gettrace(a, b):
+    sys.gettrace()
+    return a + b
+"""
+    outcomes, _ = _probe_run(tmp_path, answer, "print(STATE[0])",
+                             ("honest", "trace_off", "uses_gc", "gettrace"))
+    honest, off, gc_used, gettrace = outcomes[2:6]
+    assert honest.ran["intact"] and ["<cell answer>", 4, "_helper"] in honest.ran["student"]
+    assert ["<cell answer>", 5, "_helper.<locals>.<listcomp>"] in honest.ran["student"]
+    assert not off.ran["intact"] and not gc_used.ran["intact"]
+    assert gettrace.results[0]["exception"] == "AttributeError"  # no way to the recorder
+    assert outcomes[6].output.strip() == "before"
+
+
+def test_the_trace_keeps_the_student_s_code_by_the_one_rule_whatever_cells_rebind(tmp_path):
+    """What a graded call ran is the student's by ``assignments.cases.is_student_code``, as in
+    the grader's own process: code compiled under a name of the student's and a module they
+    wrote are recorded beside the cells' code; a cell rebinding ``os.write`` (what the
+    recorder writes with) before the call changes nothing."""
+    answer = r"""import os, sys
+exec(compile("def _named(v):\n    return [x for x in v]\n", "<mine>", "exec"))
+with open("student_helper.py", "w") as f:
+    f.write("def _on_disk(v):\n    return [x for x in v]\n")
+sys.path.insert(0, os.getcwd())
+import student_helper
+def _in_cell(v):
+    return [x for x in v]
+def f(a, b):
+    return a + b + (_named(a)[0] + student_helper._on_disk(a)[0] + _in_cell(a)[0]) * 0
+os.write = lambda fd, data: len(data)
+"""
+    outcomes, _ = _probe_run(tmp_path, answer)
+    assert outcomes[0].status == "ok", outcomes[0]
+    ran = outcomes[2].ran
+    assert outcomes[2].status == "ok" and ran["intact"], outcomes[2]
+    names = {(Path(f).name if f.startswith("/") else f, name) for f, _, name in ran["student"]}
+    assert {("<mine>", "_named"), ("student_helper.py", "_on_disk"),
+            ("<cell answer>", "_in_cell"), ("<cell answer>", "f")} <= names, ran
+    assert "assignments.cases:attempt_case" in ran["course"]
+    assert not any("/runtime/sandbox/" in f for f, _, _ in ran["student"])  # library
+
+
+def test_forged_records_cannot_push_what_ran_out_of_the_trace(tmp_path):
+    """The graded call's process can write into the audit pipe: records it forges only add
+    to what ran, and when there are more than the summary keeps (the real ones could be cut
+    off) the trace is not believed."""
+    from autograder.sandbox import trace
+
+    answer = r"""import fcntl, os, stat
+def _write_only_pipe(fd):
+    try:
+        return stat.S_ISFIFO(os.fstat(fd).st_mode) and \
+            fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY
+    except OSError:
+        return False
+def _helper(v):
+    return [x for x in v]
+def f(a, b):
+    audit = [fd for fd in range(3, 64) if _write_only_pipe(fd)][-1]  # made after the replies'
+    forged = "".join(f"\ncode\t<cell answer>\t1\tx{i}\n" for i in range(450))
+    os.write(audit, forged.encode())   # line 1 sorts before every function of the cell
+    return a + b + _helper(a)[0] * 0
+def g(a, b):   # more records than the broker keeps, of code that is not the student's
+    audit = [fd for fd in range(3, 64) if _write_only_pipe(fd)][-1]
+    for start in range(0, 20_001, 1000):
+        os.write(audit, "".join(f"\ncode\t<frozen x>\t1\tx{i}\n"
+                                for i in range(start, start + 1000)).encode())
+    return a + b + _helper(a)[0] * 0
+"""
+    from autograder.sandbox.broker import MAX_CODES
+
+    assert MAX_CODES <= 20_000
+    outcomes, _ = _probe_run(tmp_path, answer, targets=("f", "g"))
+    for probe in outcomes[2:4]:
+        assert probe.status == "ok", probe
+        assert not probe.ran["intact"], probe.ran
+    few = [("<cell answer>", 1, f"x{i}") for i in range(trace.MAX_ENTRIES)]
+    assert trace.summarize(few, lambda f: True)["intact"]
+    assert not trace.summarize(few + [("<cell answer>", 2, "y")], lambda f: True)["intact"]
+
+
+def test_an_audit_hook_of_the_student_s_taints_later_traces(tmp_path):
+    outcomes, _ = _probe_run(tmp_path, "import sys\nsys.addaudithook(lambda e, a: None)\n"
+                                       "def f(a, b):\n    return a + b\n")
+    assert outcomes[2].status == "ok" and not outcomes[2].ran["intact"]
+
+
+def test_audit_records_survive_garbage_and_a_replaced_pipe_ends_the_process():
+    import subprocess
+
+    from autograder.sandbox import events
+
+    r, w = os.pipe()
+    hook = events.make_hook(w, ("/allowed/",))
+
+    class Loud:
+        def __repr__(self):
+            raise AssertionError("a student's __repr__ ran inside the hook")
+
+    os.write(w, b"half a line without its end")
+    hook("socket.connect", (Loud(), ("10.0.0.1", 80)))
+    os.close(w)
+    assert events.parse_lines(os.read(r, 4096)) == [
+        ["socket.connect", "(<Loud>, ('10.0.0.1', 80))"]]
+    script = ("import os, sys; from autograder.sandbox import events; r, w = os.pipe(); "
+              "sys.addaudithook(events.make_hook(w, ('/',))); os.dup2(os.open(os.devnull, "
+              "os.O_WRONLY), w); import socket; socket.socket().connect(('127.0.0.1', 9))")
+    ended = subprocess.run([sys.executable, "-c", script], capture_output=True)
+    assert ended.returncode == events.CHANNEL_BROKEN, ended

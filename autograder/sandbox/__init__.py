@@ -12,10 +12,13 @@ read) and each other (relative imports); ``tests/test_sandbox.py`` checks it.
   the channel to the grader; no student code ever runs in it.
 * ``kernel``: runs the student's cells (IPython) and calls graded functions
   on the cases it is sent; answers only with plain data.
+* ``probe``: the graded calls, each probe in a child of the kernel that
+  cannot start threads or processes, while the broker keeps everything
+  else in the sandbox stopped or gone.
 * ``confine``, ``landlock``, ``seccomp``: resource limits, capabilities,
-  a private tmpfs, the filesystem/network allow-list and the system-call
-  filter.
+  private tmpfs folders, the filesystem/network allow-list and the
+  system-call filters.
 * ``wire``: the plain-data message format.  ``events``: the audit events
   recorded and the flag each one raises.  ``trace``: which code ran during a
-  graded call.
+  graded call (recorded in the call's process, summarized by the broker).
 """

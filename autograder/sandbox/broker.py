@@ -11,10 +11,20 @@ forks the kernel, which confines itself further.  Then it relays:
   reported as ``forged-message``);
 * the answer goes back to the grader with the request's id, the audit events
   the kernel's hook wrote during the step, and the stray processes removed;
+* a ``probe`` runs in a child of the kernel (``probe``): the broker stops
+  the kernel (every thread of it), removes every other process, checks
+  in ``/proc`` that no thread or process was started since the child
+  (``ns_last_pid``), lets the child go, collects the code it ran from the
+  audit pipe (and makes the summary itself), checks again that nothing
+  was started, ends the child and resumes the kernel.  A child that tries
+  to start a thread or process dies (seccomp); the grader hears it as a
+  typed ``probe_failure``, and the kernel lives on;
 * when the kernel dies, the grader hears why (``status: crashed``);
   ``restart`` forks a fresh kernel from this already warm process.
 
 The channel to the grader is held only here; the kernel never has it.
+Without a PID namespace of its own (no ``/proc`` of the sandbox) the broker
+cannot stop, sweep or count, and the child goes at once.
 """
 
 from __future__ import annotations
@@ -24,10 +34,21 @@ import os
 import selectors
 import signal
 import sys
+import time
 
-from . import confine, events, wire
+from . import confine, events, probe, trace, wire
+from .kernel import is_student_file
 
 MAX_KERNEL_REPLY = 64 * 1024 * 1024
+MAX_CODES = 20_000          # code records kept for one graded call
+MAX_PARTIAL_LINE = 8192     # an unfinished line of the audit pipe kept for the next read
+PROTOCOL_BROKEN = ("the notebook's process broke the grading protocol (it wrote into the "
+                   "grader's pipe)")
+
+
+def _is_sigsys(status) -> bool:
+    return isinstance(status, int) and status >= 0 and os.WIFSIGNALED(status) and \
+        os.WTERMSIG(status) == signal.SIGSYS
 
 
 def _death_reason(status: int) -> str:
@@ -43,6 +64,54 @@ def _death_reason(status: int) -> str:
             "(os._exit or sys.exit?)")
 
 
+def _is_pid(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 1
+
+
+def _proc_stat(pid: int):
+    """(state, parent pid, exit status) from /proc, or None when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            text = f.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    fields = text[text.rfind(")") + 2:].split()
+    try:
+        return fields[0], int(fields[1]), int(fields[49]) if len(fields) > 49 else None
+    except (IndexError, ValueError):
+        return None
+
+
+def _last_pid() -> int | None:
+    """The pid most recently given to a thread or process of this PID namespace."""
+    try:
+        with open("/proc/sys/kernel/ns_last_pid") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return None
+
+
+class Call:
+    """What the broker learns while one graded call runs: the code it ran (records of the
+    recorder) and why its trace cannot be believed (events of the audit hook)."""
+
+    def __init__(self, traced: bool, taint: list):
+        self.traced, self.codes, self.tampered = traced, set(), list(taint)
+
+    def add(self, codes):
+        """Keep records of code that ran; past ``MAX_CODES`` (a flood of records, forged or
+        not, that would hide the rest) the trace is not believed."""
+        for code in codes:
+            if code not in self.codes:
+                if len(self.codes) >= MAX_CODES:
+                    self.tampered.append("too-many-code-records")
+                    return
+                self.codes.add(code)
+
+    def ran(self) -> dict:
+        return trace.summarize(self.codes, is_student_file, intact=not self.tampered)
+
+
 class Broker:
     def __init__(self, cfg: dict, commands, replies):
         self.cfg, self.commands, self.replies = cfg, commands, replies
@@ -51,6 +120,11 @@ class Broker:
         self.audit_closed = self.audit_reported = False
         self.in_pid_namespace = os.getpid() == 1 and bool(cfg.get("pid_namespace"))
         self.selector = selectors.DefaultSelector()
+        self.inbox, self.kernel_fd, self.kernel_eof = bytearray(), None, False
+        self.audit_rest = b""
+        self.call: Call | None = None   # the graded call running now
+        self.ack = None                 # nonce of the kernel's acknowledgement still to come
+        self.taint: list = []           # events of the kernel that no later trace survives
 
     # -- the kernel -------------------------------------------------------
     def spawn_kernel(self) -> dict:
@@ -77,15 +151,16 @@ class Broker:
             os.close(fd)
         self.kernel_pid = pid
         self.to_kernel = os.fdopen(req_w, "wb")
-        self.from_kernel = os.fdopen(rep_r, "rb", buffering=0)
-        self.audit_fd = aud_r
+        self.kernel_fd, self.inbox, self.kernel_eof, self.ack = rep_r, bytearray(), False, None
+        os.set_blocking(rep_r, False)
+        self.audit_fd, self.audit_rest, self.taint = aud_r, b"", []
         os.set_blocking(aud_r, False)
         self.audit_closed = self.audit_reported = False
         self.selector = selectors.DefaultSelector()
         self.selector.register(rep_r, selectors.EVENT_READ, "kernel")
         self.selector.register(aud_r, selectors.EVENT_READ, "audit")
         self.selector.register(self.commands.fileno(), selectors.EVENT_READ, "grader")
-        head, _, reason = self.await_kernel(nonce)
+        head, _, reason = self.await_message(nonce)
         return head if head is not None else {"failed": reason}
 
     def kill_kernel(self):
@@ -99,11 +174,16 @@ class Broker:
             except ChildProcessError:
                 pass
             self.kernel_pid = None
-        for stream in (getattr(self, "to_kernel", None), getattr(self, "from_kernel", None)):
+        try:
+            getattr(self, "to_kernel", None) and self.to_kernel.close()
+        except OSError:
+            pass
+        if self.kernel_fd is not None:
             try:
-                stream and stream.close()
+                os.close(self.kernel_fd)
             except OSError:
                 pass
+            self.kernel_fd = None
         if getattr(self, "audit_fd", None) is not None:
             try:
                 os.close(self.audit_fd)
@@ -125,8 +205,9 @@ class Broker:
         self.kernel_pid = None
         return status
 
-    def sweep(self) -> int:
-        """Kill every process of the sandbox but this one and the kernel; reap them."""
+    def sweep(self, keep=()) -> int:
+        """Kill every live process of the sandbox but this one, the kernel and ``keep``; reap
+        them; how many were killed."""
         killed = 0
         if self.in_pid_namespace:
             try:
@@ -134,7 +215,9 @@ class Broker:
             except OSError:
                 pids = []
             for pid in pids:
-                if pid not in (1, self.kernel_pid):
+                stat = _proc_stat(pid)
+                if pid not in (1, self.kernel_pid, *keep) and stat is not None and \
+                        stat[0] not in ("Z", "X"):  # the dead are not strays
                     try:
                         os.kill(pid, signal.SIGKILL)
                         killed += 1
@@ -164,13 +247,17 @@ class Broker:
             os.close(self.audit_fd)
             self.audit_fd = None
             return
-        for event in events.parse_lines(data):
+        data = self.audit_rest + data
+        end = data.rfind(b"\n") + 1
+        self.audit_rest = data[end:] if len(data) - end <= MAX_PARTIAL_LINE else b""
+        found, codes = events.parse_records(data[:end])
+        for event in found:
             self.note(*event)
+        if self.call is not None and codes:
+            self.call.add(codes)
 
     def _settle(self, seconds=2.0):
         """The kernel's status once it had a moment to finish dying (None: alive)."""
-        import time
-
         end = time.monotonic() + seconds
         while True:
             status = self.kernel_status()
@@ -179,45 +266,90 @@ class Broker:
             time.sleep(0.02)
 
     def note(self, event, detail):
+        if self.call is not None and event in events.TAMPER_EVENTS:
+            self.call.tampered.append(event)
+        elif self.call is None and event in events.TAINT_EVENTS:
+            self.taint.append(event)
         if len(self.events) < events.MAX_EVENTS:
             self.events.append([event, detail])
 
-    def await_kernel(self, nonce):
-        """(header, payload, None) of the kernel's answer, or (None, None, why it died)."""
+    def feed(self):
+        """Read what the kernel's pipe holds now (a few MiB at most) into the inbox."""
+        for _ in range(8):
+            try:
+                block = os.read(self.kernel_fd, 1 << 20)
+            except BlockingIOError:
+                return
+            except (OSError, TypeError):
+                block = b""
+            if not block:
+                if not self.kernel_eof and self.kernel_fd is not None:
+                    self.selector.unregister(self.kernel_fd)
+                self.kernel_eof = True
+                return
+            self.inbox += block
+
+    def await_message(self, nonce, child=None):
+        """(header, payload, None) of the first message carrying ``nonce``, or (None, None, why
+        the kernel died); with ``child`` (a graded call's process, watched in /proc), also
+        (None, None, {"status": its wait status or None}) when it ended without one."""
+        gone = None
         while True:
+            try:
+                message = wire.take_message(self.inbox, MAX_KERNEL_REPLY)
+            except wire.WireError as err:
+                return None, None, self._broken(err)
+            if message is not None:
+                head, payload = message
+                if head.get("nonce") == nonce:
+                    return head, payload, None
+                if self.ack is not None and head.get("nonce") == self.ack and "reaped" in head:
+                    self.ack = None  # the kernel reaped the last graded call's process
+                    continue
+                self.note("forged-message", "a message without the request's nonce")
+                continue
+            if gone is not None:
+                del self.inbox[:]  # what it began and never finished
+                return None, None, gone
+            if self.kernel_eof:  # every writer of the pipe is gone (or closed it)
+                self.read_audit()
+                return None, None, self._broken(wire.WireError("stream closed"))
             for key, _ in self.selector.select(timeout=0.2):
                 if key.data == "audit":
                     self.read_audit()
-                    continue
-                if key.data == "grader":  # the grader never speaks while it waits: it is gone
+                elif key.data == "grader":  # the grader never speaks while it waits: it is gone
                     self.kill_kernel()
                     os._exit(0)
-                try:
-                    head, payload = wire.read_message(self.from_kernel, MAX_KERNEL_REPLY)
-                except wire.WireError as err:
-                    status = self._settle()
-                    if status is None:  # alive but speaking nonsense
-                        self.note("forged-message", str(err)[:200])
-                        self.kill_kernel()
-                        return None, None, ("the notebook's process broke the grading "
-                                            "protocol (it wrote into the grader's pipe)")
-                    return None, None, _death_reason(status)
-                if head.get("nonce") == nonce:
-                    return head, payload, None
-                self.note("forged-message", "a message without the request's nonce")
+                else:
+                    self.feed()
+            if child is not None:
+                stat = _proc_stat(child)
+                if stat is None or stat[0] in ("Z", "X"):
+                    gone = {"status": stat[2] if stat is not None else None}
+                    self.feed()  # whatever it wrote before it ended comes first
+                    continue
             status = self.kernel_status()
             if status is not None:
                 self.read_audit()
                 self.kill_kernel()
                 return None, None, _death_reason(status)
 
+    def _broken(self, err) -> str:
+        status = self._settle()
+        if status is None:  # alive but speaking nonsense
+            self.note("forged-message", str(err)[:200])
+            self.kill_kernel()
+            return PROTOCOL_BROKEN
+        self.kill_kernel()
+        return _death_reason(status)
+
     # -- the grader's requests ----------------------------------------------
-    def answer(self, head, reply, payload=None):
+    def answer(self, head, reply, payload=None, strays=0, keep=()):
         if self.audit_closed and self.kernel_status() is None and not self.audit_reported:
             self.audit_reported = True
             self.note("audit-closed", "the audit channel was closed while the notebook ran")
-        reply.update(op="reply", id=head.get("id"), events=self.events,
-                     strays=self.sweep() if reply.get("status") == "ok" else 0)
+        swept = self.sweep(keep) if reply.get("status") == "ok" or reply.get("probe_failure") else 0
+        reply.update(op="reply", id=head.get("id"), events=self.events, strays=strays + swept)
         self.check_disk()
         reply["events"] = self.events
         self.events = []
@@ -252,17 +384,111 @@ class Broker:
         nonce = os.urandom(16).hex()
         forward = {k: v for k, v in head.items() if k != "id"}
         forward["nonce"] = nonce
-        try:
-            wire.write_message(self.to_kernel, forward, payload)
-        except (OSError, ValueError):
-            pass  # the kernel died; await_kernel says how
-        reply, data, reason = self.await_kernel(nonce)
+        if head.get("op") == "probe":
+            self.call = Call(bool(head.get("trace")), self.taint)
+            try:
+                reply, data, removed, child = self.probe(forward, payload, nonce)
+            finally:
+                call, self.call = self.call, None
+            if reply.get("status") == "ok" and call.traced:
+                reply["ran"] = call.ran()
+            self.answer(head, reply, data, removed, keep=(child,))  # killed, maybe still dying
+            return
+        self.send(forward, payload)
+        reply, data, reason = self.await_message(nonce)
         if reply is None:
             self.answer(head, {"status": "crashed", "reason": reason})
         else:
             reply.pop("nonce", None)
             reply["status"] = "ok"
             self.answer(head, reply, data)
+
+    def send(self, head, payload=None):
+        try:
+            wire.write_message(self.to_kernel, head, payload)
+        except (OSError, ValueError):
+            pass  # the kernel died; await_message says how
+
+    # -- graded calls -----------------------------------------------------------
+    def probe(self, forward, payload, nonce):
+        """(reply, payload, processes removed, the child's pid) of a probe run in the kernel's
+        child."""
+        self.send(forward, payload)
+        announced, _, reason = self.await_message(nonce)
+        if announced is None:
+            return {"status": "crashed", "reason": reason}, None, 0, None
+        child = announced.get("child")
+        if not _is_pid(child) or child == self.kernel_pid:
+            if isinstance(announced.get("failed"), str):  # fork refused: limits
+                return {"status": "crashed", "reason": announced["failed"][:300],
+                        "probe_failure": "unstarted"}, None, 0, None
+            self.note("forged-message", "no process was named for the graded call")
+            self.kill_kernel()
+            return {"status": "crashed", "reason": PROTOCOL_BROKEN}, None, 0, None
+        watched = self.in_pid_namespace and _last_pid() is not None
+        removed, started = 0, False
+        if watched:
+            why, removed = self.isolate(child)
+            if why is not None and self.kernel_pid is None:  # the kernel died or lied
+                return {"status": "crashed", "reason": why}, None, removed, child
+            started = why is not None
+        reply = data = gone = None
+        if not started:  # (a child that already ended never reads it: the kernel skips it)
+            self.send({"op": probe.GO, "nonce": nonce})
+            reply, data, gone = self.await_message(nonce, child if watched else None)
+            if isinstance(gone, str):  # the kernel died
+                return {"status": "crashed", "reason": gone}, None, removed, child
+        if watched:  # the kernel reaps the child and acknowledges it while the grader reads
+            started = self.end_child(child) or started
+            self.ack = nonce
+        elif reply is not None and "reaped" in reply:  # the child ended without answering
+            reply, gone = None, {"status": reply.get("reaped")}
+        else:
+            ack, _, reason = self.await_message(nonce)
+            if ack is None:
+                return {"status": "crashed", "reason": reason}, None, removed, child
+        if started or (gone is not None and _is_sigsys(gone.get("status"))):
+            self.note("task-in-graded-call", "the graded call tried to start a thread or process")
+            return {"status": "crashed", "reason": "a thread or process was started",
+                    "probe_failure": "threads"}, None, removed, child
+        if reply is None or "results" not in reply:
+            return {"status": "crashed", "reason": "the graded call's process ended",
+                    "probe_failure": "died"}, None, removed, child
+        reply.pop("nonce", None)
+        reply["status"] = "ok"
+        return reply, data, removed, child
+
+    def isolate(self, child):
+        """Stop the kernel, remove every other process, check that nothing was started since
+        ``child``: (None, removed), ("started", removed), or (why, 0) with the kernel killed."""
+        stat = _proc_stat(child)
+        if stat is not None and stat[1] != self.kernel_pid:
+            self.note("forged-message", "the graded call's process is not the kernel's child")
+            self.kill_kernel()
+            return PROTOCOL_BROKEN, 0
+        os.kill(self.kernel_pid, signal.SIGSTOP)
+        try:
+            _, status = os.waitpid(self.kernel_pid, os.WUNTRACED)
+        except ChildProcessError:
+            status = 0
+        if not os.WIFSTOPPED(status):
+            self.kernel_pid = None
+            self.kill_kernel()
+            return _death_reason(status), 0
+        removed = self.sweep(keep=(child,))
+        return (None if _last_pid() == child else "started"), removed
+
+    def end_child(self, child) -> bool:
+        """Kill the graded call's process and resume the kernel; True when a thread or process
+        was started since the child (a fork cannot finish once SIGKILL is pending)."""
+        try:
+            os.kill(child, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        started = _last_pid() != child
+        if self.kernel_pid is not None:
+            os.kill(self.kernel_pid, signal.SIGCONT)
+        return started
 
 
 def main(argv) -> int:

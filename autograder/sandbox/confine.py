@@ -1,7 +1,8 @@
 """Confining the sandbox: limits, a private disk, no capabilities, Landlock, seccomp.
 
 ``confine_broker(cfg)`` runs once in the sandbox's first process, before any
-student code exists; ``confine_kernel(cfg)`` runs in the kernel after the
+student code exists (in the sandbox's own namespaces it also mounts a
+private, empty ``/dev/shm``); ``confine_kernel(cfg)`` runs in the kernel after the
 fork, adding a nested Landlock domain without ``/proc`` (so the kernel can
 neither trace nor signal the broker, nor read other processes).  Each step
 reports what it enforced, or why it could not, for the isolation report.
@@ -19,6 +20,8 @@ _MS_NOSUID, _MS_NODEV = 2, 4
 _PR_CAPBSET_DROP, _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
 _CAP_VERSION_3 = 0x20080522
 _LAST_CAP = 63
+_DEV_SHM_BYTES = 16 * 2**20
+NAMESPACES = ("user", "pid", "net", "mnt", "ipc", "uts", "cgroup")  # as /proc/self/ns names them
 
 
 def _set_limit(which, value):
@@ -41,10 +44,10 @@ def set_limits(cfg: dict) -> None:
         _set_limit(resource.RLIMIT_NPROC, cfg["nproc"])
 
 
-def private_disk(path: str, size_bytes: int) -> str:
+def private_disk(path: str, size_bytes: int, mode: int = 0o700) -> str:
     """Mount a size-limited tmpfs on ``path`` (needs our own mount namespace)."""
     libc = ctypes.CDLL(None, use_errno=True)
-    opts = f"size={int(size_bytes)},mode=0700".encode()
+    opts = f"size={int(size_bytes)},mode={mode:o}".encode()
     if libc.mount(b"tmpfs", os.fsencode(path), b"tmpfs", _MS_NOSUID | _MS_NODEV, opts) != 0:
         return f"no ({os.strerror(ctypes.get_errno())})"
     return f"tmpfs of {size_bytes // 2**20} MiB"
@@ -80,9 +83,23 @@ def _prepare_ipython():
         ProfileDir.create_profile_dir_by_name(ipython_dir, "default")
 
 
+def namespaces() -> dict:
+    """name -> inode of each namespace this process is in (compared with the grader's)."""
+    out = {}
+    for name in NAMESPACES:
+        try:
+            out[name] = os.stat(f"/proc/self/ns/{name}").st_ino
+        except OSError:
+            pass
+    return out
+
+
 def confine_broker(cfg: dict) -> dict:
-    report = {}
+    report = {"namespaces": namespaces()}
     if cfg.get("private_disk"):
+        # POSIX shared memory lives in /dev/shm: a folder of the sandbox's own, gone with it
+        if os.path.isdir("/dev/shm"):
+            report["dev_shm"] = private_disk("/dev/shm", _DEV_SHM_BYTES, 0o1777)
         report["disk"] = private_disk(cfg["work"], cfg["disk_bytes"])
         os.chdir(cfg["work"])  # the mount hides the folder we started in
         for sub in ("tmp", ".mpl", ".ipython"):

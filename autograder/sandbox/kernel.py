@@ -10,10 +10,14 @@ requests on one pipe and answers on another, echoing each request's nonce:
   (a graded cell's position);
 * ``probe``: call the graded name on the cases sent (plain data), optionally
   in the namespace as it was at a snapshot and with the code it runs traced;
-  send back only the attempts and outputs (plain data).
+  send back only the attempts and outputs (plain data).  This runs in a
+  child of its own, under the broker's watch (``probe``).
 
 Expected values never enter this process.  It holds no descriptor of the
-channel to the grader, and nothing it sends is trusted.
+channel to the grader, and nothing it sends is trusted.  Before the first
+cell it removes ``sys.gettrace`` (the way to the recorder of graded calls)
+and the sandbox's own modules from ``sys.modules`` (a cell importing
+``sandbox.trace`` gets a fresh copy, not the one the kernel runs).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import io
 import os
 import sys
 
-from . import confine, events, trace, wire
+from . import confine, events, probe, trace, wire
 
 CELL_PREFIX = "<cell "
 
@@ -52,12 +56,15 @@ class CappedWriter(io.TextIOBase):
         return text, dropped
 
 
+RUNTIME = os.path.dirname(os.path.abspath(__file__))   # the sandbox's own code: library
+
+
 def is_student_file(filename: str) -> bool:
     """The one rule (``assignments.cases.is_student_code``), with this runtime folder (the
     sandbox's own code) counted as library."""
     from assignments.cases import is_student_code
 
-    return is_student_code(filename, (os.path.dirname(os.path.abspath(__file__)),))
+    return is_student_code(filename, (RUNTIME,))
 
 
 def student_frames(err: BaseException) -> list:
@@ -184,17 +191,12 @@ class Kernel:
         if restore is not None and restore in self.snapshots:
             ns.clear()
             ns.update(self.snapshots[restore])
-        tracer = trace.CodeTrace() if head.get("trace") else None
-        blocks = _blocks(head.get("blocks"))
+        blocks = _blocks(head.get("blocks"))   # the course's layers, for this call only
         attempts, outputs = [], []
         for plain in cases if isinstance(cases, list) else []:
             case = Case("", tuple(plain["args"]), dict(plain["kwargs"]), call=plain.get("call"))
             with building_blocks(blocks):
-                if tracer is not None:
-                    with tracer:
-                        attempt = attempt_case(case, ns, head.get("target"))
-                else:
-                    attempt = attempt_case(case, ns, head.get("target"))
+                attempt = attempt_case(case, ns, head.get("target"))
             data = None
             if attempt.kind in ("returned", "mutated-input"):
                 # the output and the arguments as the call left them: the grader compares
@@ -214,31 +216,32 @@ class Kernel:
             plain_attempt["frames"] = student_frames(attempt.error) if attempt.error else []
             attempts.append(plain_attempt)
             outputs.append(data)
-        reply = {"results": attempts}
-        if tracer is not None:
-            reply["ran"] = trace.summary(tracer, is_student_file)
-        return reply, outputs
+        return {"results": attempts}, outputs
 
-    def handle(self, head, payload):
-        op = head.get("op")
-        real_out, real_err = sys.stdout, sys.stderr
-        sys.stdout = sys.stderr = self.capture
+    def dispatch(self, op, head, payload):
+        """(reply, payload) of one request (output capture is the caller's)."""
         try:
             if op == "exec":
-                reply, data = self.exec_cell(head)
-            elif op == "snapshot":
-                reply, data = self.snapshot(head)
-            elif op == "probe":
-                reply, data = self.probe(head, payload)
-            else:
-                reply, data = {"ok": False, "error": f"unknown op {op!r}"}, None
+                return self.exec_cell(head)
+            if op == "snapshot":
+                return self.snapshot(head)
+            if op == "probe":
+                return self.probe(head, payload)
+            return {"ok": False, "error": f"unknown op {op!r}"}, None
         except Exception as err:  # noqa: BLE001 - e.g. IPython itself failing on a cell
             reply = {"ok": False, "error": f"{type(err).__name__}: {str(err)[:1000]}",
                      "exception": type(err).__name__, "frames": []}
-            data = None if op != "probe" else [None] * len(payload or [])
-            if op == "probe":
-                reply["results"] = [{"kind": "raised", "detail": reply["error"],
-                                     "exception": type(err).__name__}] * len(payload or [])
+            if op != "probe":
+                return reply, None
+            reply["results"] = [{"kind": "raised", "detail": reply["error"],
+                                 "exception": type(err).__name__}] * len(payload or [])
+            return reply, [None] * len(payload or [])
+
+    def handle(self, head, payload):
+        real_out, real_err = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = self.capture
+        try:
+            reply, data = self.dispatch(head.get("op"), head, payload)
         finally:
             sys.stdout, sys.stderr = real_out, real_err
             if os.getpid() != self.pid:  # a forked child came back here: it never answers
@@ -283,21 +286,31 @@ def main(cfg: dict, requests_fd: int, replies_fd: int, audit_fd: int) -> int:
     commands = os.fdopen(requests_fd, "rb")
     replies = os.fdopen(replies_fd, "wb")
     kernel = Kernel(cfg)
+    from assignments.cases import library_prefixes
+
+    run_probe, own = probe.make_runner(kernel, commands, replies, audit_fd,
+                                       (trace.assignments_dir(),), library_prefixes((RUNTIME,)),
+                                       events.CHANNEL_BROKEN, _reap)
     allowed = tuple(os.path.join(os.path.abspath(p), "") for p in
                     cfg["read_paths"] + cfg["write_paths"]) + ("/dev/", "/proc/self/")
-    own = frozenset({trace.CodeTrace.__enter__.__code__, trace.CodeTrace.__exit__.__code__})
-    sys.addaudithook(events.make_hook(audit_fd, allowed, own))
-    wire.write_message(replies, {"op": "ready", "isolation": report, "nonce": cfg["nonce"]})
+    sys.addaudithook(events.make_hook(audit_fd, allowed, own, os.getpid()))
+    del sys.gettrace
+    for name in [n for n in sys.modules if n == "sandbox" or n.startswith("sandbox.")]:
+        del sys.modules[name]
+    read_message, write_message, send, handle = (wire.read_message, wire.write_message,
+                                                 probe.write_reply, kernel.handle)
+    limit = cfg.get("max_request", wire.MAX_MESSAGE)
+    write_message(replies, {"op": "ready", "isolation": report, "nonce": cfg["nonce"]})
     while True:
         try:
-            head, payload = wire.read_message(commands, cfg.get("max_request", wire.MAX_MESSAGE))
+            head, payload = read_message(commands, limit)
         except wire.WireError:
             return 0
-        reply, data = kernel.handle(head, payload)
+        if head.get("op") == probe.GO:  # for a graded call's process that ended before it
+            continue
+        if head.get("op") == "probe":
+            reply, data = run_probe(head, payload)
+        else:
+            reply, data = handle(head, payload)
         reply["nonce"] = head.get("nonce")
-        try:
-            wire.write_message(replies, reply, data)
-        except wire.NotPlainData as err:
-            reply["results"] = [{"kind": "rejected", "detail": str(err)[:500]}
-                                for _ in reply.get("results", [])]
-            wire.write_message(replies, reply, [None] * len(reply["results"]))
+        send(replies, reply, data)

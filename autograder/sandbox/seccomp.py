@@ -2,13 +2,24 @@
 
 Denied with EPERM: changing file metadata (chmod, chown, utime, extended
 attributes), anonymous memory files (``memfd_create``, which escapes
-``RLIMIT_AS``), Unix-domain sockets (``socket(AF_UNIX, ...)``: a pathname
-socket would reach services outside the sandbox), new namespaces, mounts,
+``RLIMIT_AS``), System V and POSIX IPC (shared memory, semaphores, message
+queues: objects that outlive a process and reach other users'), Unix-domain
+sockets (``socket(AF_UNIX, ...)``: a pathname socket would reach services
+outside the sandbox), new namespaces, mounts,
 tracing or reading other processes, changing CPU affinity, loading kernel
 code, BPF, keyrings, io_uring (which bypasses this filter) and device nodes.
 ``clone3`` answers ENOSYS, so the C library falls back to ``clone``, whose
 flags the filter can read.  A foreign system-call ABI (x32, 32-bit) kills
 the process.  ``install()`` returns what it enforced, or why it could not.
+
+``no_tasks()`` prepares a second filter, for the process that makes the
+graded calls: any call that makes a thread or a process (``clone``,
+``clone3``, ``fork``, ``vfork``) kills it with ``SIGSYS``, so the calls run
+in one thread and nothing runs beside them; installing a signal handler,
+arming a timer and sending a signal are refused (a Python signal handler
+runs wherever the interpreter is, often inside the tracer, untraced).  It is prepared ahead (the
+ctypes objects exist before student code runs) and installed by calling
+the returned function.
 """
 
 from __future__ import annotations
@@ -35,7 +46,14 @@ _X86_64 = {
     "io_uring_register": 427, "mknod": 133, "mknodat": 259, "swapon": 167, "swapoff": 168,
     "reboot": 169, "acct": 163, "quotactl": 179, "fsopen": 430, "fsmount": 432,
     "move_mount": 429, "open_tree": 428, "mount_setattr": 442, "pidfd_getfd": 438,
-    "socket": 41, "clone": 56, "clone3": 435,
+    "shmget": 29, "shmat": 30, "shmctl": 31, "shmdt": 67, "semget": 64, "semop": 65,
+    "semctl": 66, "semtimedop": 220, "msgget": 68, "msgsnd": 69, "msgrcv": 70, "msgctl": 71,
+    "mq_open": 240, "mq_unlink": 241, "mq_timedsend": 242, "mq_timedreceive": 243,
+    "mq_notify": 244, "mq_getsetattr": 245,
+    "socket": 41, "clone": 56, "clone3": 435, "fork": 57, "vfork": 58,
+    "rt_sigaction": 13, "alarm": 37, "setitimer": 38, "timer_create": 222, "timer_settime": 223,
+    "kill": 62, "tkill": 200, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297,
+    "pidfd_send_signal": 424,
 }
 _AARCH64 = {
     "fchmod": 52, "fchmodat": 53, "fchmodat2": 452, "fchown": 55, "fchownat": 54,
@@ -51,13 +69,24 @@ _AARCH64 = {
     "io_uring_register": 427, "mknodat": 33, "swapon": 224, "swapoff": 225, "reboot": 142,
     "acct": 89, "quotactl": 60, "fsopen": 430, "fsmount": 432, "move_mount": 429,
     "open_tree": 428, "mount_setattr": 442, "pidfd_getfd": 438,
+    "mq_open": 180, "mq_unlink": 181, "mq_timedsend": 182, "mq_timedreceive": 183,
+    "mq_notify": 184, "mq_getsetattr": 185, "msgget": 186, "msgctl": 187, "msgrcv": 188,
+    "msgsnd": 189, "semget": 190, "semctl": 191, "semtimedop": 192, "semop": 193,
+    "shmget": 194, "shmctl": 195, "shmat": 196, "shmdt": 197,
     "socket": 198, "clone": 220, "clone3": 435,
+    "rt_sigaction": 134, "setitimer": 103, "timer_create": 107, "timer_settime": 110,
+    "kill": 129, "tkill": 130, "tgkill": 131, "rt_sigqueueinfo": 138, "rt_tgsigqueueinfo": 240,
+    "pidfd_send_signal": 424,
 }
 _TABLES = {"x86_64": _X86_64, "aarch64": _AARCH64}
 
 AF_UNIX = 1
 CLONE_NEW_FLAGS = 0x7E020080   # NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET, NEWTIME
-DENIED = tuple(n for n in _X86_64 if n not in ("socket", "clone", "clone3"))
+TASK_CALLS = ("clone", "clone3", "fork", "vfork")   # every way to make a thread or process
+# installing a signal handler, arming a timer, sending a signal: the ways to make a handler run
+SIGNAL_CALLS = ("rt_sigaction", "alarm", "setitimer", "timer_create", "timer_settime", "kill",
+                "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal")
+DENIED = tuple(n for n in _X86_64 if n not in ("socket",) + TASK_CALLS + SIGNAL_CALLS)
 
 _RET_ALLOW = 0x7FFF0000
 _RET_KILL_PROCESS = 0x80000000
@@ -102,10 +131,44 @@ def program(arch: str) -> list[tuple]:
     return p
 
 
+def tasks_program(arch: str) -> list[tuple]:
+    """The second filter: making a thread or a process kills the caller (SIGSYS); signal
+    handlers, timers and signals are refused (EPERM)."""
+    table = _TABLES[arch]
+    p = [(_LD_ABS, 0, 0, 4), (_JEQ, 1, 0, _AUDIT_ARCH[arch]), (_RET, 0, 0, _RET_KILL_PROCESS),
+         (_LD_ABS, 0, 0, 0)]
+    for name in TASK_CALLS:
+        if name in table:
+            p += [(_JEQ, 0, 1, table[name]), (_RET, 0, 0, _RET_KILL_PROCESS)]
+    for name in SIGNAL_CALLS:
+        if name in table:
+            p += [(_JEQ, 0, 1, table[name]), (_RET, 0, 0, _RET_ERRNO | errno.EPERM)]
+    p += [(_RET, 0, 0, _RET_ALLOW)]
+    return p
+
+
 def available() -> str | None:
     """The architecture name if this platform can install the filter, else None."""
     machine = platform.machine()
     return machine if platform.system() == "Linux" and machine in _TABLES else None
+
+
+def _prepared(insns):
+    """A function that installs ``insns`` on the calling thread: (True, "") or (False, why).
+
+    Every ctypes object is made here, so calling it later runs no ctypes set-up."""
+    array = (_Insn * len(insns))(*[_Insn(*i) for i in insns])
+    prog = _Prog(len(insns), ctypes.cast(array, ctypes.POINTER(_Insn)))
+    libc = ctypes.CDLL(None, use_errno=True)
+    prctl, get_errno, ref = libc.prctl, ctypes.get_errno, ctypes.byref(prog)
+
+    def load(_keep=(array, prog)):
+        if prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            return False, f"prctl(NO_NEW_PRIVS): errno {get_errno()}"
+        if prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ref, 0, 0) != 0:
+            return False, f"prctl(SET_SECCOMP): errno {get_errno()}"
+        return True, ""
+    return load
 
 
 def install() -> dict:
@@ -114,12 +177,13 @@ def install() -> dict:
     if arch is None:
         return {"seccomp": False, "why": f"not supported on {platform.system()} "
                                           f"{platform.machine()}"}
-    insns = program(arch)
-    array = (_Insn * len(insns))(*[_Insn(*i) for i in insns])
-    prog = _Prog(len(insns), ctypes.cast(array, ctypes.POINTER(_Insn)))
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-        return {"seccomp": False, "why": f"prctl(NO_NEW_PRIVS): errno {ctypes.get_errno()}"}
-    if libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
-        return {"seccomp": False, "why": f"prctl(SET_SECCOMP): errno {ctypes.get_errno()}"}
+    done, why = _prepared(program(arch))()
+    if not done:
+        return {"seccomp": False, "why": why}
     return {"seccomp": True, "denied": len(DENIED) + 2}
+
+
+def no_tasks():
+    """A function installing the no-threads-no-processes filter (None where unavailable)."""
+    arch = available()
+    return _prepared(tasks_program(arch)) if arch is not None else None

@@ -163,6 +163,21 @@ def read_exact(stream, n: int) -> bytes:
     return b"".join(chunks)
 
 
+def take_message(buffer: bytearray, limit: int):
+    """The first whole message in ``buffer`` (removed from it), or None while it is incomplete;
+    a message announced above ``limit`` bytes raises ``WireError``."""
+    if len(buffer) < 8:
+        return None
+    (n,) = struct.unpack(">Q", bytes(buffer[:8]))
+    if n > limit:
+        raise WireError(f"message of {n} bytes announced; limit {limit}")
+    if len(buffer) < 8 + n:
+        return None
+    body = bytes(buffer[8:8 + n])
+    del buffer[:8 + n]
+    return unpack(body)
+
+
 def read_message(stream, limit: int | None = None):
     """One message from a blocking stream; refuses one announced above ``limit`` bytes."""
     limit = MAX_MESSAGE if limit is None else limit
