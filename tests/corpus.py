@@ -1067,7 +1067,9 @@ def compute_distances_no_loops(X_test, X_train):
 NB3_THREAD_HELPER = """import importlib, threading
 
 def _in_a_thread(name, *args):
-    reference = getattr(importlib.import_module("assignments." + "layers"), name)
+    # the library holds no layer any more: a thread is started all the same
+    reference = getattr(importlib.import_module("assignments." + "layers"), name, None) \
+        or (lambda *a: a[0])
     out = []
     worker = threading.Thread(target=lambda: out.append(reference(*args)))
     worker.start()
@@ -1139,7 +1141,8 @@ def _sandbox_round3_cases() -> list[CorpusCase]:
         CorpusCase("nb3-thread-delegates", nb3_threads,
                    {**NB3_FULL, **{k: 0 for k in LAYERS}}, {"subprocess", "crashed"},
                    {k: THREADS for k in LAYERS}, assignment="03_two_layer_net",
-                   what="every layer hands its work to assignments.layers in a thread"),
+                   what="every layer hands its work to a thread (to assignments.layers, "
+                        "where it still finds the function)"),
     ]
 
 

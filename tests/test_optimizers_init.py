@@ -188,7 +188,7 @@ def test_gaussian_mixture_shapes_balance_and_means():
 @pytest.mark.parametrize("rule", list(nb.RULE_DEFAULTS))
 def test_visible_rule_checks_pass_the_library_rules(rule, capsys):
     getattr(nb, f"check_{rule}")(getattr(NB4, rule))
-    assert "passed 4 checks" in capsys.readouterr().out
+    assert f"passed {len(nb.rule_cases(rule))} checks" in capsys.readouterr().out
 
 
 def test_run_steps_reports_in_place_changes_and_dtype_changes():
