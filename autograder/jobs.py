@@ -25,6 +25,8 @@ text is bounded by caps on its size (``intake``, ``scan``), never by hope.
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
 import json
 import os
@@ -128,7 +130,7 @@ def make_plan(source_nb, student_nb, module, solution, seed, blocks: str = "",
     for item in plan.items:
         if item.kind == "code" and item.source.strip() not in given:
             found += scan_cell(item.source, item.label)
-    steps, hidden_steps, cases = [], [], {}
+    steps, hidden_steps, lending, cases = [], [], [], {}
     for item in plan.items:
         if item.kind == "code":
             steps.append(Step("cell", item.label, item.source))
@@ -141,14 +143,40 @@ def make_plan(source_nb, student_nb, module, solution, seed, blocks: str = "",
             steps.append(Step("snapshot", item.grade_id))
             named = set().union(*(block_refs((c.args, c.kwargs)) for c in visible + hidden)) \
                 if visible + hidden else set()
-            given = blocks_for(task.target, answers, blocks, named)
-            steps.append(Step("probe", item.grade_id, target=task.target, cases=visible,
-                              trace=traced, blocks=given))
+            lent = blocks_for(task.target, answers, blocks, named)
+            probe = functools.partial(Step, "probe", item.grade_id, target=task.target,
+                                      trace=traced, blocks=lent)
+            if lent != blocks:
+                # the call receives answers of this notebook: it runs after every other graded
+                # call, in the namespace of its test cell, so nothing it could keep (a file)
+                # serves a task judged later
+                lending += [(task.target, probe(cases=part, restore=item.grade_id))
+                            for part in (visible, hidden) if part]
+                continue
+            steps.append(probe(cases=visible))
             if hidden:
-                hidden_steps.append(Step("probe", item.grade_id, target=task.target,
-                                         cases=hidden, restore=item.grade_id, trace=traced,
-                                         blocks=given))
-    return plan, steps + hidden_steps, cases, found
+                hidden_steps.append(probe(cases=hidden, restore=item.grade_id))
+    return plan, steps + hidden_steps + _lending_order(lending), cases, found
+
+
+def _lending_order(lending: list) -> list:
+    """The probes that receive answers, those whose target another one receives first."""
+    ordered, todo = [], list(lending)
+    while todo:
+        lent_later = {t for _, p in todo for t in _defined(p.blocks)}
+        pick = next((i for i, (target, _) in enumerate(todo) if target in lent_later), 0)
+        ordered.append(todo.pop(pick)[1])
+    return ordered
+
+
+def _defined(text: str) -> set:
+    """Top-level names a blocks text defines."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return set()
+    return {n.name for n in tree.body
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
 
 
 def _answer_source(plan, source_nb, target: str) -> str:
