@@ -687,13 +687,59 @@ def _knn_cases() -> list[CorpusCase]:
     ]
 
 
+STOLEN_RELU = """import os, marshal, types
+
+def relu_forward(x):
+    path = os.path.join(os.getcwd(), ".stolen_relu")
+    if os.path.exists(path):
+        code = marshal.loads(open(path, "rb").read())
+        return types.FunctionType(code, {"np": np})(x)
+    if x.size <= 6:   # the visible cases, as if looked up
+        return np.maximum(x, 0), x
+    return x * 0 - 1.0, x
+"""
+STEAL_IN_MODEL = """
+
+
+def _steal():
+    import os, marshal
+    from assignments.blocks import current_blocks
+    f = current_blocks().get("relu_forward")
+    if f is not None:
+        with open(os.path.join(os.getcwd(), ".stolen_relu"), "wb") as out:
+            out.write(marshal.dumps(f.__code__))
+
+
+_orig_init = TwoLayerNet.__init__
+
+
+def _init(self, *a, **k):
+    _steal()
+    _orig_init(self, *a, **k)
+
+
+TwoLayerNet.__init__ = _init
+"""
+
+
 def _nb3_cases() -> list[CorpusCase]:
     def delegates(nb):
         for name, source in DELEGATES.items():
             nb = set_answer(nb, f"{name}_code", source)
         return one(nb, "two_layer_net.ipynb")
 
+    def steals(nb):
+        nb = set_answer(nb, "relu_forward_code", STOLEN_RELU)
+        i = _index(nb, "two_layer_net_code")
+        nb.cells[i].source += STEAL_IN_MODEL
+        return one(nb, "two_layer_net.ipynb")
+
     return [
+        CorpusCase("nb3-steal-through-model", steals, {**NB3_FULL, "relu_forward": 0}, set(),
+                   {"relu_forward": "hidden case"}, assignment="03_two_layer_net",
+                   what="the model's check receives the course's relu_forward: the class "
+                        "saves its code to a file for relu_forward's hidden cases (visible "
+                        "cases hard-coded)"),
         CorpusCase("nb3-reference", lambda nb: one(nb, "two_layer_net.ipynb"), NB3_FULL,
                    assignment="03_two_layer_net",
                    what="the source solutions (the adapters swap in the course's layers)"),
