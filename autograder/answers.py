@@ -46,7 +46,8 @@ class Answer:
     uses: frozenset     # the global names its code looks up
 
 
-def _defined_and_used(code: str) -> tuple[tuple, frozenset]:
+def defined_and_used(code: str) -> tuple[tuple, frozenset]:
+    """(the top-level names ``code`` defines, the global names it looks up)."""
     tree = ast.parse(code)
     defined = []
     for node in tree.body:
@@ -66,7 +67,7 @@ def answers_of(nb, assignment: str) -> list[Answer]:
     for cell in nb.cells:
         if is_answer(cell):
             code = strip_solution_markers(source(cell))
-            names, uses = _defined_and_used(code)
+            names, uses = defined_and_used(code)
             out.append(Answer(assignment, grade_id(cell), names, code, uses))
     return out
 

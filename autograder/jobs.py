@@ -25,7 +25,6 @@ text is bounded by caps on its size (``intake``, ``scan``), never by hope.
 
 from __future__ import annotations
 
-import ast
 import functools
 import hashlib
 import json
@@ -45,7 +44,7 @@ from assignments.cases import block_refs
 from . import __version__
 from . import tasks as _tasks
 from . import workdirs
-from .answers import answers_of, blocks_for
+from .answers import answers_of, blocks_for, defined_and_used
 from .cells import grade_id, graded_cells, is_answer
 from .feedback import autograded_notebook, cell_outputs
 from .flags import Flag, kinds
@@ -163,20 +162,10 @@ def _lending_order(lending: list) -> list:
     """The probes that receive answers, those whose target another one receives first."""
     ordered, todo = [], list(lending)
     while todo:
-        lent_later = {t for _, p in todo for t in _defined(p.blocks)}
+        lent_later = {t for _, p in todo for t in defined_and_used(p.blocks)[0]}
         pick = next((i for i, (target, _) in enumerate(todo) if target in lent_later), 0)
         ordered.append(todo.pop(pick)[1])
     return ordered
-
-
-def _defined(text: str) -> set:
-    """Top-level names a blocks text defines."""
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
-        return set()
-    return {n.name for n in tree.body
-            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
 
 
 def _answer_source(plan, source_nb, target: str) -> str:
