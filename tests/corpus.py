@@ -612,6 +612,14 @@ def compute_distances_no_loops(X_test, X_train):
     sq = _squared_norms(X_test)[:, None] + _squared_norms(X_train)[None, :]
     return np.sqrt(np.maximum(sq - 2 * X_test @ X_train.T, 0))
 '''
+# the helper's loop compiled under the name the grader gives the course's own code
+HELPER_AS_COURSE = '''exec(compile("def _squared_norms(A):\\n    return np.array([a @ a for a in A])\\n",
+             "<course_blocks>", "exec"))
+
+def compute_distances_no_loops(X_test, X_train):
+    sq = _squared_norms(X_test)[:, None] + _squared_norms(X_train)[None, :]
+    return np.sqrt(np.maximum(sq - 2 * X_test @ X_train.T, 0))
+'''
 REBIND_LATER = '''def compute_distances_no_loops(X_test, X_train):
     for _ in range(1):
         sq = (X_test ** 2).sum(axis=1)[:, None] + (X_train ** 2).sum(axis=1)[None, :]
@@ -670,6 +678,11 @@ def _knn_cases() -> list[CorpusCase]:
                    {**K, "distances_no_loops": 0}, set(),
                    {"distances_no_loops": "in _squared_norms"}, assignment="01_knn",
                    what="the no-loop answer calls a helper with a loop"),
+        CorpusCase("knn-helper-as-course-code",
+                   nb_with("distances_no_loops_code", HELPER_AS_COURSE),
+                   {**K, "distances_no_loops": 0}, {"dynamic-code"},
+                   {"distances_no_loops": "_squared_norms"}, assignment="01_knn",
+                   what="the looping helper compiled under the course's own code name"),
         CorpusCase("knn-rebind-later",
                    lambda nb: one(insert_after(nb, "distances_no_loops_code", REBIND_LATER),
                                   "knn.ipynb"),
