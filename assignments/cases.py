@@ -281,8 +281,9 @@ def is_student_code(filename: str, library=()) -> bool:
     if filename.startswith("<"):
         # "<__array_function__ internals>": numpy < 1.25's dispatch wrappers.  No other
         # name is exempt, not even the one the course's blocks are compiled under: a
-        # student can compile code under any name (the blocks' own loops count as the
-        # student's too, and no vectorized task calls a block)
+        # student can compile code under any name.  The grader reads the blocks' code from
+        # its own copy, and only the code objects that copy compiles to pass under that
+        # name (``autograder.rules``)
         return filename != "<string>" and \
             not filename.startswith(("<frozen", "<__array_function__"))
     return not os.path.realpath(filename).startswith(library_prefixes(library))

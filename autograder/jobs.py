@@ -223,7 +223,8 @@ def judge_notebook(job, nb_name, source_nb, plan, steps, run, cases, module, fla
             probes = by_task.get(gid, [])
             outcome = merge([o for o, _ in probes], [h for _, h in probes])
             verdict = judge_outcome(task, cases[gid], outcome,
-                                 _answer_source(plan, source_nb, task.target), sources)
+                                 _answer_source(plan, source_nb, task.target),
+                                 sources.for_task(gid))
             if verdict.kind == "not-defined":
                 verdict.message += crash_note(steps, run.outcomes, task.target)
             if verdict.kind == "delegated":

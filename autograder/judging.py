@@ -29,7 +29,7 @@ from assignments.cases import (ATTEMPT_KINDS, Attempt, attempt_case, failure_mes
 
 from .rules import rule_failure
 from .sandbox import trace
-from .sandbox.kernel import CELL_PREFIX
+from .sandbox.kernel import BLOCKS_NAME, CELL_PREFIX
 
 __all__ = ["TaskVerdict", "judge_task", "judge_outcome", "attempts_in_process",
            "evaluate_in_process", "passed_message", "needs_trace", "Sources", "merge",
@@ -142,10 +142,21 @@ def cell_label(filename: str) -> str | None:
 class Sources:
     """The submitted code of each step, by the label the sandbox compiled it under."""
 
-    def __init__(self, steps):
+    def __init__(self, steps, blocks: str = ""):
+        self.steps = steps
         self.by_label = {s.label: s.source for s in steps if s.kind == "cell"}
+        self.blocks = blocks   # the building blocks the task's calls were given (trusted text)
+
+    def for_task(self, label: str) -> "Sources":
+        """These sources, with the building blocks the probes of task ``label`` were given
+        (the sandbox compiled them as ``BLOCKS_NAME``): the grader reads them from its own
+        copy, never from the sandbox."""
+        texts = {s.blocks for s in self.steps if s.kind == "probe" and s.label == label}
+        return Sources(self.steps, texts.pop() if len(texts) == 1 else "")
 
     def __call__(self, filename: str) -> str | None:
+        if filename == BLOCKS_NAME:
+            return self.blocks or None
         label = cell_label(filename)
         return self.by_label.get(label) if label is not None else None
 

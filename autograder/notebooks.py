@@ -11,10 +11,11 @@ from pathlib import Path
 
 import nbformat
 
-from .cells import grade_id, is_answer, is_manual, is_test, source  # noqa: F401
 from assignments.blocks import GENERATED_MODULE
 
+from .cells import grade_id, is_answer, is_manual, is_test, source  # noqa: F401
 from .course import course_root, source_notebooks
+from .sandbox.kernel import BLOCKS_NAME
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
@@ -50,7 +51,6 @@ def answer_sources(nb) -> dict[str, str]:
 
 
 PRELUDE = "import numpy as np\n"
-BLOCKS_NAME = "<course_blocks>"
 
 
 BLOCKS_FILE = f"{GENERATED_MODULE}.py"

@@ -19,8 +19,12 @@ the in-process runs of ``autograder.judging``.
 from __future__ import annotations
 
 import ast
+import functools
+import types
 
 from assignments.static import loop_findings, no_loops_message, python_source
+
+from .sandbox.kernel import BLOCKS_NAME
 
 
 # why a trace cannot be believed: a tracer, profiler or audit hook of the student's, or code
@@ -98,6 +102,22 @@ def _node_at(tree, line: int):
     return best
 
 
+@functools.lru_cache(maxsize=8)
+def _code_entries(text: str) -> frozenset:
+    """(first line, qualified name) of every code object of the building blocks' text as the
+    grader compiles it (its own copy): the only code that may run under their name."""
+    try:
+        todo = [compile(text, BLOCKS_NAME, "exec")]
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return frozenset()
+    entries = set()
+    while todo:
+        code = todo.pop()
+        entries.add((code.co_firstlineno, getattr(code, "co_qualname", code.co_name)))
+        todo += [c for c in code.co_consts if isinstance(c, types.CodeType)]
+    return frozenset(entries)
+
+
 def loops_in_ran_code(ran_student, source_of) -> list[str]:
     """Loop findings in every student function that ran.
 
@@ -107,7 +127,8 @@ def loops_in_ran_code(ran_student, source_of) -> list[str]:
     findings = []
     for filename, line, name in ran_student:
         text = source_of(filename)
-        if text is None:
+        if text is None or (filename == BLOCKS_NAME and (line, name) not in _code_entries(text)):
+            # the blocks' name on code that is not theirs: code compiled under a borrowed name
             findings.append(f"code the grader cannot read ({filename}, {name})")
             continue
         try:

@@ -29,7 +29,8 @@ _TEXT_RULES = [
     ("dynamic-code", re.compile(r"(?<![\w.])(exec|eval|compile)\s*\(")),
     ("exits-process", re.compile(r"os\s*\.\s*_exit|sys\s*\.\s*exit|os\s*\.\s*abort|"
                                  r"\bquit\s*\(|\bexit\s*\(|os\s*\.\s*kill|signal\s*\.")),
-    ("detects-grader", re.compile(r"NBGRADER|COURSE_|autograde|gradebook", re.I)),
+    # the course's variables are upper case (COURSE_DIR): "from course_blocks import" is not one
+    ("detects-grader", re.compile(r"NBGRADER|(?-i:COURSE_[A-Z])|autograde|gradebook", re.I)),
     ("grader-files", re.compile(r"source/|release/|submitted/|autograded/|autograder|nbgrader",
                                 re.I)),
     ("network", re.compile(r"\bsocket\b|urllib|http\.client|requests\.|\bftplib|smtplib")),

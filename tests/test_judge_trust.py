@@ -105,3 +105,22 @@ def test_hidden_messages_hold_nothing_the_sandbox_sent(kind, output):
     # (the finding's own words, such as "not finite (nan or inf)", are trusted vocabulary)
     for leak in (SECRET, "77", "0.5", "list", "line", "index"):
         assert leak not in verdict.message, verdict.message
+
+
+def test_only_the_blocks_own_code_runs_under_their_name():
+    """The grader reads the building blocks from its own copy: their module, classes and
+    functions pass (their loops count), any other code under their name cannot be read."""
+    from autograder.rules import loops_in_ran_code
+    from autograder.sandbox.kernel import BLOCKS_NAME
+
+    text = ("def relu(x):\n    return x * (x > 0)\n\n\nclass Net:\n    def loss(self):\n"
+            "        for _ in range(3):\n            pass\n")
+    theirs = lambda f: text if f == BLOCKS_NAME else None  # noqa: E731
+    ran = [[BLOCKS_NAME, 1, "<module>"], [BLOCKS_NAME, 1, "relu"], [BLOCKS_NAME, 5, "Net"]]
+    assert loops_in_ran_code(ran, theirs) == []
+    assert "for loop" in " ".join(loops_in_ran_code([[BLOCKS_NAME, 6, "Net.loss"]], theirs))
+    for forged in ([BLOCKS_NAME, 1, "_squared_norms"], [BLOCKS_NAME, 2, "relu"]):
+        assert loops_in_ran_code([forged], theirs) == \
+            [f"code the grader cannot read ({BLOCKS_NAME}, {forged[2]})"]
+    assert loops_in_ran_code([[BLOCKS_NAME, 1, "<module>"]], lambda f: None) == \
+        [f"code the grader cannot read ({BLOCKS_NAME}, <module>)"]

@@ -29,6 +29,8 @@ import sys
 from . import confine, events, probe, trace, wire
 
 CELL_PREFIX = "<cell "
+BLOCKS_NAME = "<course_blocks>"   # the name the building blocks are compiled under
+_compile, _exec = compile, exec   # bound before any cell runs: a cell rebinding them changes nothing
 
 
 class CappedWriter(io.TextIOBase):
@@ -153,7 +155,7 @@ def _blocks(text) -> dict:
     compiled as the course's code (``<course_blocks>``, never the student's)."""
     ns: dict = {"__name__": "course_blocks"}
     if isinstance(text, str) and text:
-        exec(compile(text, "<course_blocks>", "exec"), ns)
+        _exec(_compile(text, BLOCKS_NAME, "exec"), ns)
     return {k: v for k, v in ns.items() if not k.startswith("__")}
 
 
