@@ -28,7 +28,7 @@ from . import isolation, nbgrader_feedback
 from .course import source_notebooks
 from .notebooks import blocks_text
 from .flags import Flag
-from .gradebook import parse_timestamp, record
+from .gradebook import generated, mark_generated, parse_timestamp, record
 from .jobs import SLOT, Job, error_result, grade_job, job_digest, recorded
 from .nbgrader_run import run_nbgrader
 from .submissions import read_folder
@@ -59,6 +59,7 @@ class Run:
         self.blocks = {a: blocks_text(a, source_root) for a in assignments}
         self.hide = [str(course_dir), str(source_root)]
         self.timestamps: dict = {}   # (assignment, student) -> timestamp text
+        self.feedback_due: set = set()   # (assignment, student) whose feedback must be made
 
     def make_job(self, entry):
         """A ``Job`` for ``entry``, or its result when it needs no grading (or cannot be
@@ -101,8 +102,12 @@ class Run:
         except ValueError as err:
             result["timestamp"] = None
             _add_flag(result, Flag("bad-timestamp", str(err)))
-        if result.get("skipped"):   # reused as it was recorded
-            return result
+        reused = result.pop("skipped", False)
+        if reused and result.get("timestamp_text") == stamp:
+            return result   # as it was recorded, and so is its feedback
+        # a new grade, or a new time (a late penalty may change): its feedback is made again
+        self.feedback_due.add((a, s))
+        result["timestamp_text"] = stamp
         path = result_path(self.course_dir, a, s)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -234,11 +239,11 @@ def completed(make, entries, workers: int, executor: str, announce=print):
 
 def generate_feedback(course_dir: Path, assignments, log: Path, workers: int = 1) -> None:
     """nbgrader's feedback for every assignment, ``workers`` at once, with the course's
-    template."""
+    template: the pages that are missing (nbgrader keeps the others)."""
     from concurrent.futures import ThreadPoolExecutor
 
     def one(assignment):
-        run_nbgrader(course_dir, "generate_feedback", assignment, "--force",
+        run_nbgrader(course_dir, "generate_feedback", assignment,
                      *nbgrader_feedback.options(), log=log, check=False)
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -257,9 +262,11 @@ def grade_sandboxed(course_dir: Path, entries: list, source_root: Path, log: Pat
     from tqdm.auto import tqdm
 
     assignments = sorted({e.assignment for e in entries})
-    for a in assignments:   # nbgrader's gradebook learns the assignment and its cells
-        run_nbgrader(course_dir, "generate_assignment", a, "--force", log=log)
     run = Run(course_dir, source_root, assignments, seed, limits, force, copy_in)
+    for a in assignments:   # nbgrader's gradebook learns the assignment and its cells
+        if force or not generated(course_dir, a, run.sources[a]):
+            run_nbgrader(course_dir, "generate_assignment", a, "--force", log=log)
+            mark_generated(course_dir, a, run.sources[a])
     head = f"{', '.join(assignments)}: {len(entries)} submission(s)"
     announce = (lambda where: print(f"{head} {where}; isolation: "
                                     f"{isolation.describe_isolation()}")) if progress \
@@ -273,7 +280,11 @@ def grade_sandboxed(course_dir: Path, entries: list, source_root: Path, log: Pat
     for a in assignments:
         mine = [r for r in results if r["assignment"] == a]
         record(course_dir, a, mine, {r["student"]: r.get("timestamp") for r in mine})
-    generate_feedback(course_dir, assignments, log, jobs)
+    for a, s in run.feedback_due:   # graded again, or a new time: its page is made again
+        shutil.rmtree(course_dir / "feedback" / s / a, ignore_errors=True)
+    missing = {r["assignment"] for r in results if r.get("autograded_names") and not
+               (course_dir / "feedback" / r["student"] / r["assignment"]).is_dir()}
+    generate_feedback(course_dir, sorted(missing), log, jobs)
     rows = []
     for res in sorted(results, key=lambda r: (r["assignment"], r["student"])):
         rows += [Row(**r) for r in res["rows"]]

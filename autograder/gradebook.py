@@ -13,6 +13,7 @@ writes ``gradebook.db`` (SQLite has one writer).
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from datetime import datetime
 from pathlib import Path
@@ -90,3 +91,51 @@ def record(course_dir: Path, assignment: str, results: list[dict], timestamps: d
                     if penalty is not None:
                         notebook.late_submission_penalty = min(max(penalty, 0), notebook.score)
             gb.db.commit()
+
+
+def _generated_stamp(course_dir: Path, sources: dict) -> str:
+    import nbgrader
+
+    h = hashlib.sha256(nbgrader.__version__.encode())
+    config = course_dir / "nbgrader_config.py"
+    h.update(config.read_bytes() if config.is_file() else b"")
+    for name, text in sorted(sources.items()):
+        h.update(b"\0" + name.encode() + b"\0" + text.encode())
+    return h.hexdigest()
+
+
+def _stamp_path(course_dir: Path, assignment: str) -> Path:
+    return course_dir / "grading" / assignment / "generated-from.sha256"
+
+
+def generated(course_dir: Path, assignment: str, sources: dict) -> bool:
+    """Whether ``nbgrader generate_assignment`` already ran on these source notebooks
+    (name -> text) in this course: the stamp ``mark_generated`` left matches, and the
+    release notebooks and the gradebook's assignment are there."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    try:
+        if _stamp_path(course_dir, assignment).read_text() != _generated_stamp(course_dir,
+                                                                               sources):
+            return False
+    except OSError:
+        return False
+    if not all((course_dir / "release" / assignment / name).is_file() for name in sources):
+        return False
+    db = course_dir / "gradebook.db"
+    if not db.is_file():
+        return False
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{db}") as gb:
+        warnings.simplefilter("ignore")
+        try:
+            found = gb.find_assignment(assignment)
+        except MissingEntry:
+            return False
+        return {nb.name + ".ipynb" for nb in found.notebooks} == set(sources)
+
+
+def mark_generated(course_dir: Path, assignment: str, sources: dict) -> None:
+    """Remember that ``nbgrader generate_assignment`` ran on these sources."""
+    path = _stamp_path(course_dir, assignment)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_generated_stamp(course_dir, sources))

@@ -10,8 +10,11 @@ solution and only the cases that change with the seed are judged per seed.
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import inspect
 import pickle
+import sys
 
 from assignments.blocks import building_blocks
 
@@ -66,16 +69,19 @@ def _seed_cases(assignment: str, seeds) -> dict:
     return out
 
 
-def _verdicts(assignment, namespace, cases_by_task, seeds) -> dict:
-    """task id -> {seed: TaskVerdict} for one solution (the reference or a mutant)."""
+def _verdicts(assignment, namespace, cases_by_task, seeds, only=None) -> dict:
+    """task id -> {seed: TaskVerdict} for one solution (the reference or a mutant), for every
+    task or the tasks ``only``."""
     with building_blocks(reference_namespace(assignment)):   # as the grader hands them
-        return _verdicts_with_blocks(assignment, namespace, cases_by_task, seeds)
+        return _verdicts_with_blocks(assignment, namespace, cases_by_task, seeds, only)
 
 
-def _verdicts_with_blocks(assignment, namespace, cases_by_task, seeds) -> dict:
+def _verdicts_with_blocks(assignment, namespace, cases_by_task, seeds, only=None) -> dict:
     module = _tasks.load(assignment)
     out = {}
     for tid, task in module.tasks.items():
+        if only is not None and tid not in only:
+            continue
         common, changing = cases_by_task[tid]
         base = evaluate_in_process(task, namespace, common)
         if not base.passed:
@@ -99,15 +105,81 @@ def sweep_reference(assignment: str, seeds) -> dict:
             if not v.passed}
 
 
+class _CellsThatRun:
+    """``with _CellsThatRun() as r: ...`` then ``r.cells``: the answer cells (grade ids) whose
+    functions ran.  A profile function, so the judge's own trace (``sys.settrace``) runs as
+    usual beside it."""
+
+    def __init__(self):
+        self.cells: set = set()
+
+    def _profile(self, frame, event, arg):
+        if event == "call":
+            code = frame.f_code
+            # functions only (a cell's own code and its class bodies run when it is executed)
+            if code.co_flags & inspect.CO_OPTIMIZED and \
+                    code.co_filename.startswith(_ANSWER_PREFIX):
+                self.cells.add(code.co_filename[len(_ANSWER_PREFIX):-1])
+
+    def __enter__(self):
+        self._previous = sys.getprofile()
+        sys.setprofile(self._profile)
+        return self
+
+    def __exit__(self, *exc):
+        sys.setprofile(self._previous)
+        return False
+
+
+_ANSWER_PREFIX = "<answer "   # the name exec_answers compiles an answer cell under
+
+
+def _bodies_blanked(code: str) -> str:
+    """``code`` with the body of every function replaced by ``pass``: what runs when the cell
+    is executed, and not when its functions are called."""
+    tree = ast.parse(code)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            node.body = [ast.Pass()]
+    return ast.dump(tree)
+
+
+def _only_in_function_bodies(before: str, after: str) -> bool:
+    try:
+        return _bodies_blanked(before) == _bodies_blanked(after)
+    except (SyntaxError, ValueError, RecursionError):
+        return False
+
+
 def sweep_mutants(assignment: str, seeds) -> dict:
-    """mutant name -> list of (seed, tasks that failed) where it was not caught cleanly."""
+    """mutant name -> list of (seed, tasks that failed) where it was not caught cleanly.
+
+    A task is judged again under a mutant only when it can see the mutant: a mutant that
+    changes only the bodies of functions changes nothing until one of them runs, so a task
+    during whose reference run (every seed) no function of the mutated cell ran, and whose
+    inputs no function of that cell computed when the answers were executed, gets the
+    reference's verdicts.  Any other mutant is judged on every task.
+    """
     seeds = list(seeds)
     cases = _seed_cases(assignment, seeds)
     base = reference_sources(assignment)
+    blocks = blocks_text(assignment)
+    with _CellsThatRun() as at_exec:
+        ref_ns = exec_answers(base.items(), blocks=blocks)
+    reference, touched = {}, {}
+    for tid in cases:
+        with _CellsThatRun() as ran:
+            reference.update(_verdicts(assignment, ref_ns, {tid: cases[tid]}, seeds, [tid]))
+        touched[tid] = ran.cells
     problems = {}
     for m in _tasks.load(assignment).mutants:
-        ns = exec_answers(apply(base, m).items(), blocks=blocks_text(assignment))
-        found = _verdicts(assignment, ns, cases, seeds)
+        mutated = apply(base, m)
+        ns = exec_answers(mutated.items(), blocks=blocks)
+        if m.cell in at_exec.cells or not _only_in_function_bodies(base[m.cell], mutated[m.cell]):
+            found = _verdicts(assignment, ns, cases, seeds)
+        else:
+            judged = [t for t in cases if t == m.task or m.cell in touched[t]]
+            found = {**reference, **_verdicts(assignment, ns, cases, seeds, judged)}
         for s in seeds:
             failed = sorted(tid for tid, by_seed in found.items() if not by_seed[s].passed)
             if failed != [m.task]:

@@ -149,3 +149,23 @@ def test_every_student_folder_gets_rows_with_the_reason(fixture_course, tmp_path
     assert {r.status for r in by["carol"]} == {"missing"}
     assert all("00_fixture was not submitted" in r.message for r in by["carol"])
     assert "ignored 'notes.txt'" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_a_rerun_remakes_only_the_feedback_that_changed(fixture_course):
+    """A re-run regrades a changed submission and remakes its feedback, and the feedback of a
+    submission whose time changed (its late penalty may); every other page stays as it was."""
+    subs = fixture_course / "submitted"
+    grade(subs, course_dir=fixture_course, limits=LIMITS, progress=False, seed=7)
+    pages = {s: fixture_course / "feedback" / s / "00_fixture" / "fixture.html"
+             for s in ("alice", "bob", "carol")}
+    before = {s: p.stat().st_mtime_ns for s, p in pages.items()}
+    shutil.copy(subs / "alice" / "00_fixture" / "fixture.ipynb",
+                subs / "bob" / "00_fixture" / "fixture.ipynb")
+    (subs / "carol" / "00_fixture" / "timestamp.txt").write_text(
+        "2026-12-02 10:00:00.000000 UTC\n")
+    rows = grade(subs, course_dir=fixture_course, limits=LIMITS, progress=False, seed=7)
+    after = {s: p.stat().st_mtime_ns for s, p in pages.items()}
+    assert _points(rows) == {"alice": 6, "bob": 6, "carol": 6}
+    assert after["alice"] == before["alice"]
+    assert after["bob"] != before["bob"] and after["carol"] != before["carol"]

@@ -281,11 +281,14 @@ def test_grading_is_deterministic_and_resumable(ours, env, tmp_path):
     os.environ["COURSE_DIR"] = str(course)
     try:
         subs = course.parent / "fixture-sandbox-submissions"
-        before = {p: p.stat().st_mtime_ns for p in (course / "grading" / "00_fixture").glob("*.json")}
+        kept = list((course / "grading" / "00_fixture").glob("*.json")) + \
+            list(course.glob("feedback/*/00_fixture/*.html"))
+        before = {p: p.stat().st_mtime_ns for p in kept}
         again = grade(subs, course_dir=course, engine="sandbox", jobs=2, limits=LIMITS,
                       progress=False, seed=SEED)
         after = {p: p.stat().st_mtime_ns for p in before}
-        assert before == after, "a re-run must not regrade unchanged submissions"
+        assert before == after, "a re-run must not regrade unchanged submissions, nor remake " \
+                                "their feedback"
         pick = tmp_path / "pick"
         for name in ("correct", "os-exit", "allclose-patch", "infinite-loop"):
             shutil.copytree(subs / name, pick / name)
