@@ -12,7 +12,7 @@ import numpy as np
 from ..cases import Case, CheckFailed, library, run_cases
 
 __all__ = [
-    "distance_cases", "l1_cases", "predict_cases", "cross_validation_cases",
+    "distance_cases", "l1_cases", "l2_rounding_allowance", "predict_cases", "cross_validation_cases",
     "check_distances", "check_l1_distances", "check_predict_labels", "check_cross_validation",
     "fold_probe", "plot_distance_matrix", "plot_cross_validation", "show_nearest_mistakes",
 ]
@@ -30,9 +30,33 @@ _L2 = np.array([[0.0, 5.0, 3.0], [3.0, np.sqrt(12.0), 0.0]])
 _L1 = np.array([[0.0, 7.0, 5.0], [5.0, 6.0, 0.0]])
 
 
+UNIT_ROUNDOFF = 2.0 ** -53
+
+
+def l2_rounding_allowance(X_te, X_tr) -> float:
+    """How far a correct L2 distance may lie from the exact one, for any formula.
+
+    The expansion ||a||^2 + ||b||^2 - 2 a.b computes each squared distance with an
+    absolute error of at most gamma_(D+2) (||a|| + ||b||)^2, gamma_n = n u / (1 - n u),
+    u = 2^-53, whatever the order of the sums (Higham, Accuracy and Stability of
+    Numerical Algorithms, 3.1); clipping at 0 can only bring it closer, and
+    |sqrt(s) - sqrt(t)| <= sqrt(|s - t|).  So the distance is off by at most
+    sqrt(gamma_(D+2)) (max ||a|| + max ||b||); we allow twice that.  The direct
+    formula sqrt(sum (a - b)^2) is far closer (relative error below D u, inside
+    rtol = 1e-6).  With this allowance a correct answer never fails on rounding,
+    on any BLAS kernel: the false-failure probability is 0, not merely small.
+    """
+    D = X_te.shape[1]
+    n = (D + 2) * UNIT_ROUNDOFF
+    norms = float(np.max(np.linalg.norm(X_te, axis=1))) + float(np.max(np.linalg.norm(X_tr, axis=1)))
+    return 2.0 * np.sqrt(n / (1 - n)) * norms + 1e-12
+
+
 def _self_distance_property(out, case):
-    """Distances of a set to itself: symmetric, zero diagonal, non-negative."""
+    """Distances of a set to itself: symmetric, zero diagonal, non-negative (up to the
+    rounding any correct formula may make, ``l2_rounding_allowance``)."""
     X = case.args[0]
+    atol = max(1e-6, l2_rounding_allowance(X, X))
     if not isinstance(out, np.ndarray) or out.shape != (len(X), len(X)):
         raise CheckFailed(f"expected an array of shape {(len(X), len(X))}, got "
                           f"{getattr(out, 'shape', type(out).__name__)}")
@@ -41,10 +65,10 @@ def _self_distance_property(out, case):
                           "number? clip at zero before the square root)")
     if np.any(out < 0):
         raise CheckFailed("distances must be non-negative")
-    if not np.allclose(np.diag(out), 0, atol=1e-6):
+    if not np.allclose(np.diag(out), 0, rtol=0, atol=atol):
         raise CheckFailed(f"a point's distance to itself must be 0, found up to "
                           f"{np.abs(np.diag(out)).max():.3g} on the diagonal")
-    if not np.allclose(out, out.T, atol=1e-6):
+    if not np.allclose(out, out.T, rtol=0, atol=2 * atol):
         raise CheckFailed("the distance matrix of a set to itself must be symmetric")
 
 
@@ -53,6 +77,9 @@ def distance_cases(metric="l2"):
     expected = _L2 if metric == "l2" else _L1
     rng = np.random.default_rng(1)
     X_self = rng.normal(size=(6, 5))
+    # far from the origin, ||a||^2 + ||b||^2 - 2 a.b of a point and itself rounds below 0
+    # for many of the 120 (a square root of it is nan unless it is clipped at 0 first)
+    X_far = np.random.default_rng(2).normal(size=(120, 64)) * 100 + 300
     one = np.array([[1.0, 1.0]])
     four = np.array([[1.0, 1.0], [4.0, 5.0], [1.0, -2.0], [-2.0, 5.0]])
     row = np.array([[0.0, 5.0, 3.0, 5.0]]) if metric == "l2" else np.array([[0.0, 7.0, 3.0, 7.0]])
@@ -62,6 +89,8 @@ def distance_cases(metric="l2"):
         Case("1 test x 4 train points: shape (num_test, num_train)", (one, four), expected=row,
              output="dists"),
         Case("6 random points against themselves", (X_self, X_self), verify=_self_distance_property),
+        Case("120 points far from the origin against themselves", (X_far, X_far),
+             verify=_self_distance_property),
     ]
 
 

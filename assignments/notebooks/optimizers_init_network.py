@@ -184,6 +184,15 @@ def toy_net():
 TOY_SQUARED_WEIGHTS = 13.0
 
 
+def toy_tanh_scores():
+    """The toy network's scores with tanh as its activation (same weights as ``toy_net``):
+      layer 1: tanh([[3, 0.5], [-1, 0.5]]) = h;   layer 2: tanh([h0 - h1, 2 h1 + 1]) = g
+      scores = [g0, g1, 1 - g1]"""
+    h = np.tanh(np.array([[3.0, 0.5], [-1.0, 0.5]]))
+    g = np.tanh(np.column_stack([h[:, 0] - h[:, 1], 2 * h[:, 1] + 1]))
+    return np.column_stack([g[:, 0], g[:, 1], 1 - g[:, 1]])
+
+
 def _random_params(rng, dims, scale=1.0):
     params = {}
     for i in range(1, len(dims)):
@@ -203,6 +212,8 @@ def fc_loss_cases():
     Xo, yo = rng.normal(size=(3, 5)), np.array([2, 0, 1])
     return [
         scores_case("toy 3-layer net: scores (y=None)", kwargs, params, X, scores),
+        scores_case("toy 3-layer net with tanh: scores (y=None)", {**kwargs, "activation": "tanh"},
+                    params, X, toy_tanh_scores()),
         gradcheck_case("toy net: loss and gradients, reg = 0", kwargs, params, X, y, loss),
         gradcheck_case("toy net: loss and gradients, reg = 0.1", {**kwargs, "reg": 0.1}, params,
                        X, y, loss + 0.1 * TOY_SQUARED_WEIGHTS),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cases import Case, block, library, run_cases, student
+from ..cases import Case, block, block_refs, library, run_cases, student
 from ..gradcheck import gradients_match
 from ..recipes import Param, Recipe, grader_split
 from ..stat_checks import verify_model_init
@@ -73,6 +73,12 @@ def toy_net():
 
 
 TOY_SCORES = np.array([[1.0, 3.0], [0.0, 1.0]])
+# The same network with a sigmoid hidden layer, s(z) = 1 / (1 + e^-z):
+#   h = [[s(1), s(1), s(-3)], [s(3), s(-4), s(3)]], scores = [h0 - h2, 2 h1 + 1]
+#   s(1) = 0.7310585786300049, s(-3) = 0.04742587317756678, s(-4) = 0.01798620996209156
+TOY_SIGMOID_SCORES = np.array([[0.7310585786300049 - 0.04742587317756678,
+                                2 * 0.7310585786300049 + 1],
+                               [0.0, 2 * 0.01798620996209156 + 1]])
 TOY_LOSS = (np.log1p(np.exp(-2.0)) + np.log1p(np.exp(1.0))) / 2
 
 
@@ -145,6 +151,8 @@ def two_layer_loss_cases():
     yr = np.array([0, 2, 1, 2])
     return [
         scores_case("toy net: scores (y=None)", params, X, TOY_SCORES),
+        scores_case("toy net with a sigmoid hidden layer: scores (y=None)", params, X,
+                    TOY_SIGMOID_SCORES, activation="sigmoid"),
         gradcheck_case("toy net: loss and gradients, reg = 0", params, X, y, 0.0, TOY_LOSS),
         gradcheck_case("toy net: loss and gradients, reg = 0.1", params, X, y, 0.1,
                        TOY_LOSS + 0.1 * 13),
@@ -160,9 +168,12 @@ def check_two_layer_init(cls):
 
 
 def check_two_layer_loss(cls):
-    """Check ``TwoLayerNet.loss`` (scores, loss, gradients), with the library's layers."""
-    run_cases(None, two_layer_loss_cases(), name="TwoLayerNet.loss",
-              namespace={"TwoLayerNet": cls})
+    """Check ``TwoLayerNet.loss`` (scores, loss, gradients) with the notebook's own layers
+    (the sigmoid of a case with a sigmoid hidden layer is the one ``cls`` sees)."""
+    cases = two_layer_loss_cases()
+    seen = getattr(getattr(cls, "loss", None), "__globals__", {})
+    namespace = {name: seen[name] for c in cases for name in block_refs(c.args) if name in seen}
+    run_cases(None, cases, name="TwoLayerNet.loss", namespace={**namespace, "TwoLayerNet": cls})
 
 
 # --------------------------------------------------------------------------

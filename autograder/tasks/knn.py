@@ -72,26 +72,7 @@ def _nn1_floor(y_train, y_true, floor):
 # hidden cases
 # --------------------------------------------------------------------------
 
-UNIT_ROUNDOFF = 2.0 ** -53
-
-
-def l2_rounding_allowance(X_te, X_tr) -> float:
-    """How far a correct L2 distance may lie from the exact one, for any formula.
-
-    The expansion ||a||^2 + ||b||^2 - 2 a.b computes each squared distance with an
-    absolute error of at most gamma_(D+2) (||a|| + ||b||)^2, gamma_n = n u / (1 - n u),
-    u = 2^-53, whatever the order of the sums (Higham, Accuracy and Stability of
-    Numerical Algorithms, 3.1); clipping at 0 can only bring it closer, and
-    |sqrt(s) - sqrt(t)| <= sqrt(|s - t|).  So the distance is off by at most
-    sqrt(gamma_(D+2)) (max ||a|| + max ||b||); we allow twice that.  The direct
-    formula sqrt(sum (a - b)^2) is far closer (relative error below D u, inside
-    rtol = 1e-6).  With this allowance a correct answer never fails on rounding,
-    on any BLAS kernel: the false-failure probability is 0, not merely small.
-    """
-    D = X_te.shape[1]
-    n = (D + 2) * UNIT_ROUNDOFF
-    norms = float(np.max(np.linalg.norm(X_te, axis=1))) + float(np.max(np.linalg.norm(X_tr, axis=1)))
-    return 2.0 * np.sqrt(n / (1 - n)) * norms + 1e-12
+l2_rounding_allowance = public.l2_rounding_allowance
 
 
 def _distance_cases(rng, reference, metric):
