@@ -10,10 +10,11 @@ Nothing here imports a notebook.  The package has three kinds of modules:
   table), ``optim`` (plain SGD and the update-rule contract),
   ``normalization`` (DropConnect and the contracts), ``models``; ``blocks``
   (earlier notebooks' answers, looked up at call time: the answers' one home
-  is the source notebook) and ``expected`` (the visible checks' stored
-  values).  Notebook 6's reference layers and network (``convolution``,
-  ``convnet``) and the faster update rules (``fast``) are answers and stay
-  out of the student edition;
+  is the source notebook), ``expected`` (the visible checks' stored values),
+  ``convolution`` (notebook 6's layer contract, sizes and DropBlock) and
+  ``convnet`` (what notebook 6's experiments do with its network).  The
+  faster update rules (``fast``) are answers and stay out of the student
+  edition;
 * one small helper module per notebook in ``assignments.notebooks``.
 
 Conventions used across the whole course

@@ -33,8 +33,10 @@ from .cases import CheckFailed
 from .gradcheck import model_gradients
 from .solver import call_loss
 
-__all__ = ["building_blocks", "current_blocks", "library_building_blocks",
-           "model_init", "model_scores", "model_loss", "model_gradcheck", "plain_arrays"]
+__all__ = ["building_blocks", "current_blocks", "library_building_blocks", "names_replaced",
+           "looked_up", "model_init", "model_scores", "model_loss", "model_gradcheck",
+           "plain_arrays"]
+
 
 def _functions(obj) -> list:
     """The plain functions that make up a class (its methods, inherited ones too) or a function."""
@@ -61,23 +63,21 @@ def _names_used(code) -> set:
 
 
 @contextlib.contextmanager
-def library_building_blocks(obj, keep=()):
-    """Within the block, the names that ``obj``'s code looks up and that are current building
-    blocks (except the names in ``keep``, and ``obj`` itself) are the blocks, even where the
-    student's notebook never defined them; afterwards every name is as it was."""
-    keep = set(keep) | {getattr(obj, "__name__", "")}
-    reference = {k: v for k, v in current_blocks().items() if k not in keep}
+def names_replaced(obj, replacements: dict):
+    """Within the block, every name of ``replacements`` that ``obj``'s code may look up (the
+    methods of a class, or a function) points at its replacement, in the module or notebook
+    that defines the code; afterwards every name is as it was."""
     targets = {}
     for f in _functions(obj):
         g = getattr(f, "__globals__", None)
         if isinstance(g, dict):
             entry = targets.setdefault(id(g), (g, set()))
-            entry[1].update(n for n in _names_used(f.__code__) | set(g) if n in reference)
+            entry[1].update(n for n in _names_used(f.__code__) | set(g) if n in replacements)
     missing = object()
     saved = [(g, {k: g.get(k, missing) for k in names}) for g, names in targets.values()]
     try:
         for g, old in saved:
-            g.update({k: reference[k] for k in old})
+            g.update({k: replacements[k] for k in old})
         yield
     finally:
         for g, old in saved:
@@ -86,6 +86,26 @@ def library_building_blocks(obj, keep=()):
                     g.pop(k, None)
                 else:
                     g[k] = v
+
+
+def looked_up(obj, name: str):
+    """What ``name`` is where ``obj``'s code looks it up (the first of its functions whose
+    module or notebook defines it), or None."""
+    for f in _functions(obj):
+        g = getattr(f, "__globals__", None)
+        if isinstance(g, dict) and name in g:
+            return g[name]
+    return None
+
+
+@contextlib.contextmanager
+def library_building_blocks(obj, keep=()):
+    """Within the block, the names that ``obj``'s code looks up and that are current building
+    blocks (except the names in ``keep``, and ``obj`` itself) are the blocks, even where the
+    student's notebook never defined them; afterwards every name is as it was."""
+    keep = set(keep) | {getattr(obj, "__name__", "")}
+    with names_replaced(obj, {k: v for k, v in current_blocks().items() if k not in keep}):
+        yield
 
 
 def plain_arrays(d, what="params") -> dict:

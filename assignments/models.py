@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["resolve_mode", "layer_entries", "BLOCK_PARAMS", "BLOCK_STATE"]
+__all__ = ["resolve_mode", "layer_entries", "ModelWrapper", "BLOCK_PARAMS", "BLOCK_STATE"]
 
 # the names hidden_block_forward gives layer i's parameters and state ("W" is "W{i}" here)
 BLOCK_PARAMS = ("W", "b", "gamma", "beta")
@@ -30,3 +30,24 @@ def resolve_mode(y, mode):
     if mode not in ("train", "test"):
         raise ValueError(f"mode must be 'train' or 'test', got {mode!r}")
     return mode
+
+
+class ModelWrapper:
+    """Base of a model that wraps another one (``self.model``) to change what its ``loss``
+    does: the parameters and the state are the wrapped model's, so the ``Solver`` trains it."""
+
+    @property
+    def params(self):
+        return self.model.params
+
+    @params.setter
+    def params(self, value):
+        self.model.params = value
+
+    @property
+    def state(self):
+        return getattr(self.model, "state", {})
+
+    @state.setter
+    def state(self, value):
+        self.model.state = value

@@ -37,13 +37,10 @@ DIST = "numpy_deep_learning_course_student"
 # package paths (relative to assignments/) that hold answers, and why
 EXCLUDED = {
     "fast/*": "notebook 4's faster update rules (answers of notebook 4)",
-    "convolution.py": "notebook 6's layers (answers of notebook 6)",
-    "convnet.py": "notebook 6's network (an answer of notebook 6)",
-    "notebooks/cnn*.py": "notebook 6's checks, computed with notebook 6's layers",
 }
-# notebooks whose answers the package still holds: no edition can include them yet
-NOT_YET = {"06_cnn": "notebook 6's answers still live in assignments/convolution.py and "
-                     "assignments/convnet.py"}
+# notebooks whose answers the package still holds (name -> where): no edition can include
+# them until their answers live only in their source notebook; none left
+NOT_YET: dict = {}
 REQUIRES = ["numpy>=1.24", "matplotlib>=3.7", "tqdm>=4.60", "jupyterlab>=4", "ipykernel>=6"]
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..models import BLOCK_PARAMS, BLOCK_STATE, layer_entries
+from ..models import BLOCK_PARAMS, BLOCK_STATE, ModelWrapper, layer_entries
 from ..solver import call_loss
 from ..vis import legend_below
 
@@ -48,7 +48,7 @@ def skewed_features(num, rng, dim=8):
     return 5.0 * np.arange(dim) + (np.arange(dim) + 1.0) * (z + 0.5 * z * z)
 
 
-class WeightRecorder:
+class WeightRecorder(ModelWrapper):
     """A model that behaves exactly like ``model`` and records some of its weights.
 
     At every train-mode loss computation (one per Solver step, before the
@@ -65,22 +65,6 @@ class WeightRecorder:
         self.picks = {name: np.asarray(ix) for name, ix in picks.items()}
         self.history = {name: [] for name in picks}
         self.last = dict(model.params)
-
-    @property
-    def params(self):
-        return self.model.params
-
-    @params.setter
-    def params(self, value):
-        self.model.params = value
-
-    @property
-    def state(self):
-        return getattr(self.model, "state", {})
-
-    @state.setter
-    def state(self, value):
-        self.model.state = value
 
     def loss(self, X, y=None, mode=None, rng=None):
         if y is not None and mode in (None, "train"):

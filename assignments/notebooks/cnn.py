@@ -5,16 +5,17 @@ each backward function is checked on caches built here, never on the output
 of the student's forward.  Two more rules keep one bug from costing the
 points of another cell:
 
-* the fast layers run with the course's reference building blocks in place
-  of the notebook's own (``with_library_layers``): a broken ``im2col`` costs
+* when graded, the fast layers run with the course's answers in place of the
+  notebook's own helpers (``with_library_layers``): a broken ``im2col`` costs
   the ``im2col`` cell, not the fast convolution's;
 * the network's cases run the student's ``ThreeLayerConvNet`` through
-  ``assignments.adapters`` with the reference layers.
+  ``assignments.adapters`` (with the course's layers, when graded).
 
-Expected values were worked out by hand (comments show the arithmetic),
-come from the library's reference layers, or are numerical gradients.  The
-checks of the fast layers and spatial normalizations live in
-``assignments.notebooks.cnn_fast``, those of the network and the grader's
+Expected values were worked out by hand (comments show the arithmetic), or
+are the course's answers on the visible inputs, stored as data by `course
+release` (``STORED``, see ``assignments.expected``): this package computes
+none of them.  The checks of the fast layers and spatial normalizations live
+in ``assignments.notebooks.cnn_fast``, those of the network and the grader's
 recipe in ``cnn_model``, the pictures in ``cnn_plots``.
 """
 
@@ -22,10 +23,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import convolution as conv
 from ..adapters import library_building_blocks
 from ..cases import Case, CheckFailed, compare, library, run_cases, student
-from ..gradcheck import assert_gradients_close, eval_numerical_gradient_array
+from ..convolution import conv_output_shape
+from ..expected import Computed, Stored
 
 __all__ = [
     "with_library_layers", "loop_iterations", "error_raised", "loop_budget", "CONV_OUTPUT",
@@ -34,7 +35,7 @@ __all__ = [
     "max_pool_backward_naive_cases", "im2col_cases", "col2im_cases",
     "check_conv_forward_naive", "check_conv_backward_naive", "check_max_pool_forward_naive",
     "check_max_pool_backward_naive", "check_im2col", "check_col2im", "fast_case",
-    "loop_budget_case", "error_case",
+    "loop_budget_case", "error_case", "STORED", "stored_output", "stored_backward",
 ]
 
 CONV_OUTPUT = ("out", ("cache", ("x", "w", "b", "stride", "pad")))
@@ -44,17 +45,32 @@ SBN_OUTPUT = ("out", ("cache", ("x shape", ("batch norm cache", ("x rows", "x_ha
               ("running", ("running_mean", "running_var")))
 SGN_OUTPUT = ("out", ("cache", ("x", "x_hat", "mean", "var", "gamma", "G", "eps")))
 
+STORED = Stored("06_cnn", {})
+
+
+def stored_output(function, label, args, kwargs=None):
+    """The course's ``function(*args, **kwargs)[0]`` (a forward pass's out), stored."""
+    return STORED.value(f"{function}: {label}",
+                        Computed(function, tuple(args), dict(kwargs or {}))[0])
+
+
+def stored_backward(function, label, dout, cache):
+    """The course's ``function(dout, cache)`` (a backward pass's gradients), stored."""
+    return STORED.value(f"{function}: {label}", Computed(function, (dout, cache)))
+
 
 # --------------------------------------------------------------------------
 # calling a student's layer: library blocks, loop budget, expected errors
 # --------------------------------------------------------------------------
 
 def with_library_layers(fn, *args, **kwargs):
-    """``fn(*args, **kwargs)`` with the course's reference layers in place of the notebook's.
+    """``fn(*args, **kwargs)`` with the building blocks in place of the notebook's layers.
 
-    While it runs, ``im2col``, ``col2im`` and every other reference building
-    block that ``fn`` looks up by name is the library's version, so a bug in
-    one of them costs only its own cell.
+    When graded, the grader hands the call the course's answers that ``fn``'s
+    answer uses (``im2col``, ``col2im``, ...) as the building blocks: while it
+    runs, every such name ``fn`` looks up is the course's, so a bug in one of
+    them costs only its own cell.  In a student's notebook there are none, and
+    ``fn`` runs with the notebook's own layers.
     """
     with library_building_blocks(fn, keep=(getattr(fn, "__name__", ""),)):
         return fn(*args, **kwargs)
@@ -130,7 +146,7 @@ def error_raised(fn, *args, **kwargs) -> str:
 # --------------------------------------------------------------------------
 
 def fast_case(target, label, args, expected, output, **kw):
-    """A fast layer called with the library's building blocks in place of the notebook's."""
+    """A fast layer called with the building blocks in place of the notebook's layers."""
     return Case(label, (student(target),) + tuple(args), expected=expected, output=output,
                 call=library("assignments.notebooks.cnn:with_library_layers"), **kw)
 
@@ -169,39 +185,6 @@ def float32_case(target, label, args, names):
                 call=library("assignments.notebooks.cnn:with_library_layers"))
 
 
-def _matches_numeric(forward, inputs, names, tol=1e-7):
-    """Verify a backward layer's gradients against numerical ones of ``forward(*inputs)``.
-
-    The case's first argument is dout; ``forward`` is the reference layer's
-    forward pass as a function of the inputs named ``names``.
-    """
-    def verify(out, case):
-        dout = case.args[0]
-        got = out if isinstance(out, (tuple, list)) else (out,)
-        if len(got) != len(names):
-            raise CheckFailed(f"expected {len(names)} gradient{'s' if len(names) > 1 else ''} "
-                              f"({', '.join(names)}), got {len(got)}")
-        for i, name in enumerate(names):
-            def f(v, i=i):
-                args = list(inputs)
-                args[i] = v
-                return forward(*args)
-            numeric = eval_numerical_gradient_array(f, np.array(inputs[i], dtype=np.float64),
-                                                    dout)
-            g = got[i]
-            if isinstance(g, np.ndarray) and g.shape != numeric.shape:
-                raise CheckFailed(f"{name}: expected shape {numeric.shape} (the shape of the "
-                                  f"forward input), got shape {g.shape}")
-            assert_gradients_close(g, numeric, name, tol)
-    return verify
-
-
-def _conv_numeric(cache):
-    x, w, b, stride, pad = cache
-    return _matches_numeric(lambda *a: conv.conv_forward_fast(*a, stride, pad)[0], (x, w, b),
-                            ("dx", "dw", "db"))
-
-
 def _conv_cache(rng, shape, filters, stride, pad, scale=1.0):
     x = rng.normal(size=shape) * scale
     w = rng.normal(size=filters)
@@ -233,7 +216,8 @@ def conv_forward_naive_cases(target="conv_forward_naive"):
     """Visible cases for ``conv_forward_naive(x, w, b, stride, pad) -> (out, cache)``."""
     rng = np.random.default_rng(60)
     x, w, b, _, _ = _conv_cache(rng, (2, 3, 5, 4), (2, 3, 3, 2), 1, 1)
-    out, _ = conv.conv_forward_fast(x, w, b, 2, 1)
+    label = "2 images of 3 channels (5 x 4), 2 filters of 3 x 2, stride 2, pad 1"
+    out = stored_output("conv_forward_naive", label, (x, w, b), {"stride": 2, "pad": 1})
     zero_b = np.zeros(1)
     return [
         Case("3 x 3 image, filter [[1, 0], [0, -1]], b = 0.5: x[i, j] - x[i+1, j+1] + 0.5",
@@ -242,8 +226,7 @@ def conv_forward_naive_cases(target="conv_forward_naive"):
         Case("3 x 3 image, 3 x 3 filter of ones, stride 2, pad 1: sums of 2 x 2 corners",
              (_X33, _W_ONES, zero_b), {"stride": 2, "pad": 1},
              expected=(_OUT_ONES, (_X33, _W_ONES, zero_b, 2, 1)), output=CONV_OUTPUT),
-        Case("2 images of 3 channels (5 x 4), 2 filters of 3 x 2, stride 2, pad 1",
-             (x, w, b), {"stride": 2, "pad": 1}, expected=(out, (x, w, b, 2, 1)),
+        Case(label, (x, w, b), {"stride": 2, "pad": 1}, expected=(out, (x, w, b, 2, 1)),
              output=CONV_OUTPUT),
         error_case(target, "6 x 6 image, 3 x 3 filter, stride 2, pad 0 does not tile: ValueError",
                    (np.zeros((1, 1, 6, 6)), np.zeros((1, 1, 3, 3)), np.zeros(1), 2, 0)),
@@ -263,16 +246,16 @@ def conv_backward_naive_cases():
     d2 = rng.normal(size=(2, 2, 3, 2))
     c3 = _conv_cache(rng, (1, 1, 3, 4), (2, 1, 3, 1), 1, 2)
     d3 = rng.normal(size=(1, 2, 5, 8))
+    l2 = "2 images, 2 channels (5 x 3), 2 filters, stride 2, pad 1"
+    l3 = "1 image, 1 channel (3 x 4), 2 filters of 3 x 1, pad 2"
     return [
         Case("3 x 3 image, filter [[1, 0], [0, -1]], dout = ones, worked out by hand",
              (np.ones((1, 1, 2, 2)), cache), expected=(dx, dw, np.array([4.0])),
              output=("dx", "dw", "db")),
-        Case("2 images, 2 channels (5 x 3), 2 filters, stride 2, pad 1: numerical gradients",
-             (d2, c2),
-             verify=_conv_numeric(c2)),
-        Case("1 image, 1 channel (3 x 4), 2 filters of 3 x 1, pad 2: numerical gradients",
-             (d3, c3),
-             verify=_conv_numeric(c3)),
+        Case(l2, (d2, c2), expected=stored_backward("conv_backward_naive", l2, d2, c2),
+             output=("dx", "dw", "db")),
+        Case(l3, (d3, c3), expected=stored_backward("conv_backward_naive", l3, d3, c3),
+             output=("dx", "dw", "db")),
     ]
 
 
@@ -307,15 +290,15 @@ def max_pool_forward_naive_cases(target="max_pool_forward_naive"):
     out23 = np.array([[[[6.0, 7.0], [10.0, 11.0], [14.0, 15.0]]]])
     rng = np.random.default_rng(62)
     x = rng.normal(size=(2, 3, 5, 7))
-    out, _ = conv.max_pool_forward_fast(x, 3, 3, 2)
+    label = "2 images, 3 channels (5 x 7), 3 x 3 windows, stride 2"
+    out = stored_output("max_pool_forward_naive", label, (x, 3, 3, 2))
     return [
         Case("0..15 in a 4 x 4 image, 2 x 2 windows, stride 2", (x16,),
              expected=(out16, (x16, 2, 2, 2)), output=POOL_OUTPUT),
         Case("the same image, 2 x 3 windows, stride 1 (overlapping)", (x16,),
              {"pool_height": 2, "pool_width": 3, "stride": 1},
              expected=(out23, (x16, 2, 3, 1)), output=POOL_OUTPUT),
-        Case("2 images, 3 channels (5 x 7), 3 x 3 windows, stride 2", (x, 3, 3, 2),
-             expected=(out, (x, 3, 3, 2)), output=POOL_OUTPUT),
+        Case(label, (x, 3, 3, 2), expected=(out, (x, 3, 3, 2)), output=POOL_OUTPUT),
         error_case(target, "a 5 x 5 image with 2 x 2 windows, stride 2 does not tile: ValueError",
                    (np.zeros((1, 1, 5, 5)), 2, 2, 2)),
     ]
@@ -332,6 +315,7 @@ def max_pool_backward_naive_cases():
     rng = np.random.default_rng(63)
     xr = rng.normal(size=(1, 2, 5, 7))
     dr = rng.normal(size=(1, 2, 2, 3))
+    label = "1 image, 2 channels (5 x 7), 3 x 3 windows, stride 2"
     return [
         Case("ties: [[1, 3, 2, 2], [3, 0, 2, 2]], 2 x 2 windows, dout [[10, 20]]",
              (np.array([[[[10.0, 20.0]]]]), (_X_TIES, 2, 2, 2)), expected=_DX_TIES,
@@ -339,10 +323,9 @@ def max_pool_backward_naive_cases():
         Case("overlapping 2 x 2 windows (stride 1) that share their maximum add up",
              (np.arange(1.0, 5.0).reshape(1, 1, 2, 2), (x, 2, 2, 1)), expected=dx_mid,
              output="dx"),
-        Case("1 image, 2 channels (5 x 7), 3 x 3 windows, stride 2: numerical gradient",
-             (dr, (xr, 3, 3, 2)),
-             verify=_matches_numeric(lambda v: conv.max_pool_forward_fast(v, 3, 3, 2)[0], (xr,),
-                                     ("dx",))),
+        Case(label, (dr, (xr, 3, 3, 2)),
+             expected=stored_backward("max_pool_backward_naive", label, dr, (xr, 3, 3, 2)),
+             output="dx"),
     ]
 
 
@@ -366,36 +349,22 @@ _COLS33 = np.array([[1.0, 2.0, 4.0, 5.0], [2.0, 3.0, 5.0, 6.0],
                     [4.0, 5.0, 7.0, 8.0], [5.0, 6.0, 8.0, 9.0]])
 
 
-def _im2col_loops(x, fh, fw, stride, pad):
-    """im2col written out with loops: an oracle independent of the reference."""
-    N, C, H, W = x.shape
-    H_out = (H + 2 * pad - fh) // stride + 1
-    W_out = (W + 2 * pad - fw) // stride + 1
-    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    cols = np.zeros((C * fh * fw, N * H_out * W_out), dtype=x.dtype)
-    for c in range(C):
-        for p in range(fh):
-            for q in range(fw):
-                for n in range(N):
-                    for i in range(H_out):
-                        for j in range(W_out):
-                            cols[(c * fh + p) * fw + q, (n * H_out + i) * W_out + j] = \
-                                xp[n, c, i * stride + p, j * stride + q]
-    return cols
-
-
 def im2col_cases():
     """Visible cases for ``im2col(x, field_height, field_width, stride=1, pad=0) -> cols``."""
     rng = np.random.default_rng(64)
     x = rng.normal(size=(2, 2, 5, 4))
+    padded = "2 images, 2 channels (5 x 4), 3 x 2 windows, stride 2, pad 1"
+    single = "a single window per image (5 x 4 windows): one column per image"
     return [
         Case("3 x 3 image, 2 x 2 windows, stride 1", (_X33, 2, 2), expected=_COLS33,
              output="cols"),
-        Case("2 images, 2 channels (5 x 4), 3 x 2 windows, stride 2, pad 1",
-             (x, 3, 2), {"stride": 2, "pad": 1}, expected=_im2col_loops(x, 3, 2, 2, 1),
+        Case(padded, (x, 3, 2), {"stride": 2, "pad": 1},
+             expected=STORED.value(f"im2col: {padded}",
+                                   Computed("im2col", (x, 3, 2), {"stride": 2, "pad": 1})),
              output="cols"),
-        Case("a single 1 x 1 window per image: one column per image", (x, 5, 4),
-             expected=_im2col_loops(x, 5, 4, 1, 0), output="cols"),
+        Case(single, (x, 5, 4), expected=STORED.value(f"im2col: {single}",
+                                                      Computed("im2col", (x, 5, 4))),
+             output="cols"),
     ]
 
 
@@ -403,17 +372,20 @@ def _adjoint_of_im2col(x_shape, fh, fw, stride, pad, seed):
     """col2im must satisfy <im2col(x), cols> = <x, col2im(cols)> for every x and cols."""
     rng = np.random.default_rng(seed)
     x = rng.normal(size=x_shape)
-    cols = rng.normal(size=conv.im2col(x, fh, fw, stride, pad).shape)
+    _, _, H_out, W_out = conv_output_shape(x_shape, (1, x_shape[1], fh, fw), stride, pad)
+    cols = rng.normal(size=(x_shape[1] * fh * fw, x_shape[0] * H_out * W_out))
+    label = (f"random cols of images {x_shape}, {fh} x {fw} windows, stride {stride}, "
+             f"pad {pad}: the adjoint of im2col")
+    kwargs = {"stride": stride, "pad": pad}
+    expected = STORED.value(f"col2im: {label}",
+                            Computed("col2im", (cols, x_shape, fh, fw), kwargs))
+    x_cols = STORED.value(f"im2col of x: {label}", Computed("im2col", (x, fh, fw), kwargs))
 
     def verify(dx, case):
-        compare(dx, conv.col2im(cols, x_shape, fh, fw, stride, pad), "dx", rtol=1e-7,
-                atol=1e-10, reveal=False)
-        lhs = float(np.sum(conv.im2col(x, fh, fw, stride, pad) * cols))
-        compare(float(np.sum(x * dx)), lhs, "sum(x * col2im(cols)) (it must equal "
-                "sum(im2col(x) * cols))", rtol=1e-8)
-    return Case(f"random cols of images {x_shape}, {fh} x {fw} windows, stride {stride}, "
-                f"pad {pad}: the adjoint of im2col", (cols, x_shape, fh, fw),
-                {"stride": stride, "pad": pad}, verify=verify)
+        compare(dx, expected, "dx", rtol=1e-7, atol=1e-10, reveal=False)
+        compare(float(np.sum(x * dx)), float(np.sum(x_cols * cols)), "sum(x * col2im(cols)) "
+                "(it must equal sum(im2col(x) * cols))", rtol=1e-8)
+    return Case(label, (cols, x_shape, fh, fw), kwargs, verify=verify)
 
 
 def col2im_cases(target="col2im"):

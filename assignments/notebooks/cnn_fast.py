@@ -1,15 +1,18 @@
 """Notebook 6: visible checks of the fast layers (equal to the naive ones, no loop over
 output positions) and of spatial batch norm and group norm.  The shared case builders
-live in ``assignments.notebooks.cnn``."""
+and the stored expected values (the course's answers on these inputs, ``STORED``) live
+in ``assignments.notebooks.cnn``."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import convolution as conv
 from ..cases import Case, run_cases
-from .cnn import (_DX_TIES, _X_TIES, CONV_OUTPUT, POOL_OUTPUT, SBN_OUTPUT, SGN_OUTPUT,
-                  _conv_cache, _matches_numeric, fast_case, float32_case, loop_budget_case)
+from ..convolution import conv_output_shape, pool_output_shape
+from ..expected import Computed
+from .cnn import (_DX_TIES, _X_TIES, CONV_OUTPUT, POOL_OUTPUT, SBN_OUTPUT, SGN_OUTPUT, STORED,
+                  _conv_cache, fast_case, float32_case, loop_budget_case, stored_backward,
+                  stored_output)
 
 __all__ = [
     "conv_forward_fast_cases", "conv_backward_fast_cases", "max_pool_forward_fast_cases",
@@ -41,7 +44,8 @@ def conv_forward_fast_cases(target="conv_forward_fast"):
     cases = []
     for label, shape, filters, stride, pad in FAST_SETTINGS:
         x, w, b, _, _ = _conv_cache(rng, shape, filters, stride, pad)
-        out, _ = conv.conv_forward_naive(x, w, b, stride, pad)
+        out = stored_output("conv_forward_naive", f"{label} (conv_forward_fast)",
+                            (x, w, b, stride, pad))
         cases.append(fast_case(target, label, (x, w, b, stride, pad),
                                (out, (x, w, b, stride, pad)), CONV_OUTPUT))
     x32, w32, b32, _, _ = _conv_cache(rng, (2, 2, 4, 4), (3, 2, 3, 3), 1, 1)
@@ -57,10 +61,10 @@ def conv_backward_fast_cases(target="conv_backward_fast"):
     cases = []
     for label, shape, filters, stride, pad in FAST_SETTINGS:
         cache = _conv_cache(rng, shape, filters, stride, pad)
-        out, _ = conv.conv_forward_naive(*cache)
-        dout = rng.normal(size=out.shape)
-        cases.append(fast_case(target, label, (dout, cache),
-                               conv.conv_backward_naive(dout, cache), ("dx", "dw", "db")))
+        dout = rng.normal(size=conv_output_shape(shape, filters, stride, pad))
+        expected = stored_backward("conv_backward_naive", f"{label} (conv_backward_fast)",
+                                   dout, cache)
+        cases.append(fast_case(target, label, (dout, cache), expected, ("dx", "dw", "db")))
     c32 = tuple(a.astype(np.float32)
                 for a in _conv_cache(rng, (2, 2, 4, 4), (3, 2, 3, 3), 1, 1)[:3])
     d32 = rng.normal(size=(2, 3, 4, 4)).astype(np.float32)
@@ -77,9 +81,11 @@ def max_pool_forward_fast_cases(target="max_pool_forward_fast"):
             ("2 x 2 windows, stride 2 (they tile: reshape)", (2, 3, 6, 8), 2, 2, 2),
             ("3 x 2 windows, stride 1 (they overlap: im2col)", (2, 2, 5, 4), 3, 2, 1)):
         x = rng.normal(size=shape)
-        out, cache = conv.max_pool_forward_naive(x, ph, pw, stride)
-        cases.append(fast_case(target, f"{label}, images {shape[2]} x {shape[3]}",
-                               (x, ph, pw, stride), (out, cache), POOL_OUTPUT))
+        label = f"{label}, images {shape[2]} x {shape[3]}"
+        out = stored_output("max_pool_forward_naive", f"{label} (max_pool_forward_fast)",
+                            (x, ph, pw, stride))
+        cases.append(fast_case(target, label, (x, ph, pw, stride), (out, (x, ph, pw, stride)),
+                               POOL_OUTPUT))
     cases.append(float32_case(target, "float32 inputs give a float32 output",
                                (rng.normal(size=(1, 2, 4, 4)).astype(np.float32), 2, 2, 2),
                                ("out",)))
@@ -101,9 +107,11 @@ def max_pool_backward_fast_cases(target="max_pool_backward_fast"):
              3, 2, 1)):
         x = rng.integers(0, 3, size=shape).astype(np.float64)
         cache = (x, ph, pw, stride)
-        dout = rng.normal(size=conv.max_pool_forward_naive(*cache)[0].shape)
+        dout = rng.normal(size=pool_output_shape(x.shape, ph, pw, stride))
         cases.append(fast_case(target, label, (dout, cache),
-                               conv.max_pool_backward_naive(dout, cache), "dx"))
+                               stored_backward("max_pool_backward_naive",
+                                               f"{label} (max_pool_backward_fast)", dout, cache),
+                               "dx"))
     x32 = rng.normal(size=(1, 2, 4, 4)).astype(np.float32)
     cases.append(float32_case(target, "float32 inputs give a float32 dx",
                                (rng.normal(size=(1, 2, 2, 2)).astype(np.float32),
@@ -169,6 +177,7 @@ def spatial_batchnorm_forward_cases():
     rng = np.random.default_rng(70)
     xr = rng.normal(size=(3, 4, 2, 5)) * 2 + 1
     g, bt, m0, v0 = rng.normal(size=4), rng.normal(size=4), rng.normal(size=4), rng.uniform(1, 2, 4)
+    label = "3 images, 4 channels of 2 x 5 pixels, momentum 0.5"
     return [
         Case("2 images, 2 channels of 1 x 2 pixels, worked out by hand (train mode)",
              (x, gamma, beta, rm, rv), expected=(out, cache, running), output=SBN_OUTPUT),
@@ -176,26 +185,35 @@ def spatial_batchnorm_forward_cases():
              (x, gamma, beta) + test_running, {"mode": "test"},
              expected=(out, (x.shape, (_sbn_rows(x), _sbn_rows(x_hat)) + test_running
                              + (gamma, eps)), test_running), output=SBN_OUTPUT),
-        Case("3 images, 4 channels of 2 x 5 pixels, momentum 0.5",
-             (xr, g, bt, m0, v0), {"momentum": 0.5},
-             expected=conv.spatial_batchnorm_forward(xr, g, bt, m0, v0, momentum=0.5),
+        Case(label, (xr, g, bt, m0, v0), {"momentum": 0.5},
+             expected=STORED.value(f"spatial_batchnorm_forward: {label}", Computed(
+                 "spatial_batchnorm_forward", (xr, g, bt, m0, v0), {"momentum": 0.5})),
              output=SBN_OUTPUT),
     ]
 
 
+def _norm_backward_case(kind, label, dout, made):
+    """A spatial norm's backward case on the course's cache (``made``: how its forward pass
+    makes it), the expected gradients the course's backward pass on that cache; both stored."""
+    cache = STORED.value(f"spatial_{kind}_forward cache: {label}", made)
+    expected = STORED.value(f"spatial_{kind}_backward: {label}",
+                            Computed(f"spatial_{kind}_backward", (dout, made)))
+    return Case(label, (dout, cache), expected=expected, output=("dx", "dgamma", "dbeta"),
+                rtol=1e-6, atol=1e-9)
+
+
 def spatial_batchnorm_backward_cases():
-    """Visible cases for ``spatial_batchnorm_backward(dout, cache) -> (dx, dgamma, dbeta)``."""
+    """Visible cases for ``spatial_batchnorm_backward(dout, cache) -> (dx, dgamma, dbeta)``, on
+    the caches of the course's train-mode forward pass (running averages 0 and 1)."""
     rng = np.random.default_rng(71)
     cases = []
     for shape in ((2, 3, 2, 3), (3, 2, 1, 2)):
         C = shape[1]
         x = rng.normal(size=shape) * 3 + 2
         gamma, beta = rng.normal(size=C), rng.normal(size=C)
-        _, cache, _ = conv.spatial_batchnorm_forward(x, gamma, beta, np.zeros(C), np.ones(C))
-        forward = lambda *a, C=C: conv.spatial_batchnorm_forward(*a, np.zeros(C), np.ones(C))[0]
-        cases.append(Case(f"images {shape}: numerical gradients", (rng.normal(size=shape), cache),
-                          verify=_matches_numeric(forward, (x, gamma, beta),
-                                                  ("dx", "dgamma", "dbeta"), 1e-6)))
+        made = Computed("spatial_batchnorm_forward", (x, gamma, beta, np.zeros(C), np.ones(C)))[1]
+        cases.append(_norm_backward_case("batchnorm", f"images {shape}",
+                                         rng.normal(size=shape), made))
     return cases
 
 
@@ -224,14 +242,17 @@ def spatial_groupnorm_forward_cases():
     rng = np.random.default_rng(72)
     xr = rng.normal(size=(2, 6, 3, 4)) * 2 + 1
     g, bt = rng.normal(size=6), rng.normal(size=6)
+    def stored(label, G):
+        return STORED.value(f"spatial_groupnorm_forward: {label}",
+                            Computed("spatial_groupnorm_forward", (xr, g, bt, G)))
+    g3, g1 = "2 images, 6 channels of 3 x 4 pixels, G = 3", "the same with G = 1 (layer norm " \
+        "over C, H, W)"
     return [
         Case("1 image, 4 one-pixel channels [0, 2, 3, 7], G = 2, worked out by hand",
              (x, gamma, beta, 2), expected=(out, (x, x_hat, mean, var, gamma, 2, eps)),
              output=SGN_OUTPUT),
-        Case("2 images, 6 channels of 3 x 4 pixels, G = 3", (xr, g, bt, 3),
-             expected=conv.spatial_groupnorm_forward(xr, g, bt, 3), output=SGN_OUTPUT),
-        Case("the same with G = 1 (layer norm over C, H, W)", (xr, g, bt, 1),
-             expected=conv.spatial_groupnorm_forward(xr, g, bt, 1), output=SGN_OUTPUT),
+        Case(g3, (xr, g, bt, 3), expected=stored(g3, 3), output=SGN_OUTPUT),
+        Case(g1, (xr, g, bt, 1), expected=stored(g1, 1), output=SGN_OUTPUT),
     ]
 
 
@@ -243,12 +264,9 @@ def spatial_groupnorm_backward_cases():
         C = shape[1]
         x = rng.normal(size=shape) * 2 + 1
         gamma, beta = rng.normal(size=C), rng.normal(size=C)
-        _, cache = conv.spatial_groupnorm_forward(x, gamma, beta, G)
-        forward = lambda *a, G=G: conv.spatial_groupnorm_forward(*a, G)[0]
-        cases.append(Case(f"images {shape}, G = {G}: numerical gradients",
-                          (rng.normal(size=shape), cache),
-                          verify=_matches_numeric(forward, (x, gamma, beta),
-                                                  ("dx", "dgamma", "dbeta"), 1e-6)))
+        made = Computed("spatial_groupnorm_forward", (x, gamma, beta, G))[1]
+        cases.append(_norm_backward_case("groupnorm", f"images {shape}, G = {G}",
+                                         rng.normal(size=shape), made))
     return cases
 
 

@@ -1,6 +1,6 @@
 """Notebook 6: visible checks of ``ThreeLayerConvNet`` (run through the generic adapters
-of ``assignments.adapters`` with the library's layers) and the grader's recipe for the
-chosen hyperparameters."""
+of ``assignments.adapters``: with the course's layers when graded) and the grader's recipe
+for the chosen hyperparameters (the course's network, handed in by the grader)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ __all__ = [
     "convnet_init_cases", "convnet_loss_cases", "hyperparameter_cases", "check_convnet_init",
     "check_convnet_loss", "check_hyperparameters", "convnet_kwargs", "convnet_init_case",
     "convnet_scores_case", "convnet_loss_case", "convnet_gradcheck_case", "toy_convnet",
-    "TOY_SCORES", "TOY_LOSS", "RECIPE", "TRAINING_DEFAULTS", "train_convnet", "class_subset",
+    "TOY_SCORES", "TOY_LOSS", "RECIPE", "TRAINING_DEFAULTS", "train_convnet", "recipe_accuracy",
+    "floor_case", "class_subset",
 ]
 
 
@@ -85,7 +86,7 @@ def convnet_gradcheck_case(label, params, X, y, reg, expected_loss=None):
 
 
 def convnet_loss_case(label, params, X, y, reg, expected):
-    """(loss, grads, state) compared exactly with ``expected`` from the reference network."""
+    """(loss, grads, state) compared exactly with ``expected`` from the course's network."""
     return Case(label, (NET, (), convnet_kwargs(params, X, reg), params, X, y),
                 call=library("assignments.adapters:model_loss"), expected=expected,
                 output=("loss", "grads", "state"))
@@ -143,7 +144,7 @@ def check_convnet_init(cls):
 
 
 def check_convnet_loss(cls):
-    """Check ``ThreeLayerConvNet.loss`` (scores, loss, gradients), with the library's layers."""
+    """Check ``ThreeLayerConvNet.loss`` (scores, loss, gradients against numerical ones)."""
     run_cases(None, convnet_loss_cases(), name="ThreeLayerConvNet.loss",
               namespace={"ThreeLayerConvNet": cls})
 
@@ -167,22 +168,38 @@ RECIPE = Recipe(
     fixed=TRAINING_DEFAULTS, seed=2026)
 
 
-def train_convnet(settings, data) -> float:
-    """Best validation accuracy of the library's ThreeLayerConvNet trained with ``settings``."""
-    from ..convnet import ThreeLayerConvNet
+def train_convnet(settings, data, *, net_cls, update_rule) -> float:
+    """Best validation accuracy of ``net_cls`` (a ThreeLayerConvNet) trained with ``settings``
+    and ``update_rule`` (Adam), in float32, He initialisation."""
     from ..solver import Solver
 
     data = {k: (v.astype(np.float32) if k.startswith("X_") else v) for k, v in data.items()}
-    net = ThreeLayerConvNet(data["X_train"].shape[1:], num_filters=int(settings["num_filters"]),
-                            filter_size=int(settings["filter_size"]),
-                            hidden_dim=int(settings["hidden_dim"]),
-                            reg=float(settings["reg"]),
-                            dtype=np.float32, rng=np.random.default_rng(0))
-    solver = Solver(net, data, rng=np.random.default_rng(1), update_rule="adam",
+    net = net_cls(data["X_train"].shape[1:], num_filters=int(settings["num_filters"]),
+                  filter_size=int(settings["filter_size"]), hidden_dim=int(settings["hidden_dim"]),
+                  reg=float(settings["reg"]), dtype=np.float32, rng=np.random.default_rng(0))
+    solver = Solver(net, data, rng=np.random.default_rng(1), update_rule=update_rule,
                     optim_config={"learning_rate": float(settings["learning_rate"])},
                     lr_decay=settings["lr_decay"], batch_size=settings["batch_size"],
                     num_epochs=int(settings["num_epochs"]), progress=False).train()
     return solver.best_val_acc
+
+
+def recipe_accuracy(blocks, settings, data) -> float:
+    """The grader's recipe: the course's network (``blocks``: the course's answers, which the
+    grader hands in) trained with ``settings``."""
+    from ..adapters import building_blocks, library_building_blocks
+
+    net_cls = blocks["ThreeLayerConvNet"]
+    with building_blocks(blocks), library_building_blocks(net_cls):
+        return train_convnet(settings, data, net_cls=net_cls, update_rule=blocks["adam"])
+
+
+def floor_case(blocks):
+    """Hidden case: the course's network (in ``blocks``) trained with the chosen values clears
+    the floor."""
+    import functools
+
+    return RECIPE.floor_case(functools.partial(recipe_accuracy, blocks))
 
 
 def hyperparameter_cases():

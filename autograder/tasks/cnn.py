@@ -1,11 +1,14 @@
 """Hidden cases and mutants of notebook 06_cnn.  Instructor-only.
 
-Every task has fixed hidden cases, the same for every grading seed (the
-shapes that target the known bugs: padding > 0, stride > 1, non-square
-windows and images, N != C, ties), plus one small case drawn from the
-grading seed.  So every mutant below is caught by its own cell for every
-seed, and the seed sweeps stay fast: only the drawn case changes.  Every
-case is small (at most a few hundred steps of the naive reference's loops).
+Expected values come from the source notebook's answers (``solution``, the
+reference namespace); the fast layers and the network run with the course's
+layers swapped in (the building blocks).  Every task has fixed hidden cases,
+the same for every grading seed (the shapes that target the known bugs:
+padding > 0, stride > 1, non-square windows and images, N != C, ties), plus
+one small case drawn from the grading seed.  So every mutant below is caught
+by its own cell for every seed, and the seed sweeps stay fast: only the drawn
+case changes.  Every case is small (at most a few hundred steps of the naive
+reference's loops).
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from assignments.notebooks import cnn as public
 from assignments.notebooks import cnn_fast, cnn_model
 
 from . import Task
-from .cnn_mutants import DEMO_BUG, MUTANTS  # the plausible bugs, kept apart (data)
+from .cnn_mutants import (  # the plausible bugs, kept apart (data)
+    DELEGATION_MUTANTS, DEMO_BUG, MUTANTS)
 
-__all__ = ["TASKS", "MUTANTS", "DEMO_BUG"]
+__all__ = ["TASKS", "MUTANTS", "DEMO_BUG", "DELEGATION_MUTANTS"]
 
 A = "06_cnn"
 
@@ -417,61 +421,45 @@ def hidden_convnet_loss(rng, solution):
 
 
 # --------------------------------------------------------------------------
-# the tuned model: the library's recipe, trained with the reference network
+# the tuned model: the library's recipe, trained with the course's network
 # --------------------------------------------------------------------------
 
 def hidden_tuned(rng, solution):
-    return [cnn_model.RECIPE.floor_case(cnn_model.train_convnet)]
-
-
-def _own(*names):
-    return tuple(f"assignments.convolution:{n}" for n in names)
+    return [cnn_model.floor_case(solution)]
 
 
 TASKS = [
     Task("conv_forward_naive", "conv_forward_naive", visible=public.conv_forward_naive_cases,
-         hidden=hidden_conv_forward_naive, own=_own("conv_forward_naive", "conv_forward_fast")),
+         hidden=hidden_conv_forward_naive),
     Task("conv_backward_naive", "conv_backward_naive", visible=public.conv_backward_naive_cases,
-         hidden=hidden_conv_backward_naive,
-         own=_own("conv_backward_naive", "conv_backward_fast")),
+         hidden=hidden_conv_backward_naive),
     Task("max_pool_forward_naive", "max_pool_forward_naive",
-         visible=public.max_pool_forward_naive_cases, hidden=hidden_max_pool_forward_naive,
-         own=_own("max_pool_forward_naive", "max_pool_forward_fast")),
+         visible=public.max_pool_forward_naive_cases, hidden=hidden_max_pool_forward_naive),
     Task("max_pool_backward_naive", "max_pool_backward_naive",
-         visible=public.max_pool_backward_naive_cases, hidden=hidden_max_pool_backward_naive,
-         own=_own("max_pool_backward_naive", "max_pool_backward_fast")),
+         visible=public.max_pool_backward_naive_cases, hidden=hidden_max_pool_backward_naive),
     Task("im2col", "im2col", visible=public.im2col_cases, hidden=hidden_im2col,
-         vectorized=True, own=_own("im2col")),
-    Task("col2im", "col2im", visible=public.col2im_cases, hidden=hidden_col2im,
-         own=_own("col2im")),
+         vectorized=True),
+    Task("col2im", "col2im", visible=public.col2im_cases, hidden=hidden_col2im),
     Task("conv_forward_fast", "conv_forward_fast", visible=cnn_fast.conv_forward_fast_cases,
-         hidden=hidden_conv_forward_fast, vectorized=True,
-         own=_own("conv_forward_fast", "conv_forward_naive")),
+         hidden=hidden_conv_forward_fast, vectorized=True),
     Task("conv_backward_fast", "conv_backward_fast", visible=cnn_fast.conv_backward_fast_cases,
-         hidden=hidden_conv_backward_fast, vectorized=True, loops_allowed_in=("col2im",),
-         own=_own("conv_backward_fast", "conv_backward_naive")),
+         hidden=hidden_conv_backward_fast, vectorized=True, loops_allowed_in=("col2im",)),
     Task("max_pool_forward_fast", "max_pool_forward_fast",
-         visible=cnn_fast.max_pool_forward_fast_cases, hidden=hidden_max_pool_forward_fast,
-         own=_own("max_pool_forward_fast", "max_pool_forward_naive")),
+         visible=cnn_fast.max_pool_forward_fast_cases, hidden=hidden_max_pool_forward_fast),
     Task("max_pool_backward_fast", "max_pool_backward_fast",
-         visible=cnn_fast.max_pool_backward_fast_cases, hidden=hidden_max_pool_backward_fast,
-         own=_own("max_pool_backward_fast", "max_pool_backward_naive")),
+         visible=cnn_fast.max_pool_backward_fast_cases, hidden=hidden_max_pool_backward_fast),
     Task("spatial_batchnorm_forward", "spatial_batchnorm_forward",
-         visible=cnn_fast.spatial_batchnorm_forward_cases, hidden=hidden_sbn_forward,
-         own=_own("spatial_batchnorm_forward")),
+         visible=cnn_fast.spatial_batchnorm_forward_cases, hidden=hidden_sbn_forward),
     Task("spatial_batchnorm_backward", "spatial_batchnorm_backward",
-         visible=cnn_fast.spatial_batchnorm_backward_cases, hidden=hidden_sbn_backward,
-         own=_own("spatial_batchnorm_backward")),
+         visible=cnn_fast.spatial_batchnorm_backward_cases, hidden=hidden_sbn_backward),
     Task("spatial_groupnorm_forward", "spatial_groupnorm_forward",
-         visible=cnn_fast.spatial_groupnorm_forward_cases, hidden=hidden_sgn_forward,
-         own=_own("spatial_groupnorm_forward")),
+         visible=cnn_fast.spatial_groupnorm_forward_cases, hidden=hidden_sgn_forward),
     Task("spatial_groupnorm_backward", "spatial_groupnorm_backward",
-         visible=cnn_fast.spatial_groupnorm_backward_cases, hidden=hidden_sgn_backward,
-         own=_own("spatial_groupnorm_backward")),
+         visible=cnn_fast.spatial_groupnorm_backward_cases, hidden=hidden_sgn_backward),
     Task("convnet_init", "ThreeLayerConvNet", visible=cnn_model.convnet_init_cases,
-         hidden=hidden_convnet_init, own=("assignments.convnet:ThreeLayerConvNet",)),
+         hidden=hidden_convnet_init),
     Task("convnet_loss", "ThreeLayerConvNet", visible=cnn_model.convnet_loss_cases,
-         hidden=hidden_convnet_loss, own=("assignments.convnet:ThreeLayerConvNet",)),
+         hidden=hidden_convnet_loss),
     Task("tuned_model", "chosen_hyperparameters", visible=cnn_model.hyperparameter_cases,
          hidden=hidden_tuned),
 ]

@@ -228,3 +228,20 @@ MUTANTS = [
 ]
 
 DEMO_BUG = "conv backward: dx overwritten where windows overlap"
+
+
+def _delegated(cell):
+    """The answer cell whose function hands its arguments to what used to be the library's
+    copy of it, first thing after its docstring (where ``locals()`` are the arguments)."""
+    task = cell.removesuffix("_code")
+    return Mutant(f"{task}: delegated to assignments.convolution.{task}", task, cell,
+                  '    """\n', '    """\n    _args = dict(locals())\n'
+                  f"    from assignments.convolution import {task} as _reference\n"
+                  "    return _reference(**_args)\n")
+
+
+# Each layer answer handed to what used to be the library's copy of it (assignments.convolution
+# held notebook 6's answers until issue 19).  The package holds no answer any more, so each
+# fails its own cell (tests/test_delegation.py).
+DELEGATION_MUTANTS = [_delegated(cell) for cell in (_CFN, _CBN, _PFN, _PBN, _I2C, _C2I, _CFF,
+                                                    _CBF, _PFF, _PBF, _SBF, _SBB, _SGF, _SGB)]
