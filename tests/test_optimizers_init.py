@@ -220,7 +220,7 @@ def test_visible_checks_pass_the_library_init_and_network(capsys):
     network.check_fc_init(FullyConnectedNet)
     network.check_fc_loss(FullyConnectedNet)
     out = capsys.readouterr().out
-    assert "init_weights passed 6" in out and "__init__ passed 3" in out and "loss passed 5" in out
+    assert "init_weights passed 6" in out and "__init__ passed 3" in out and "loss passed 6" in out
 
 
 def test_init_check_explains_a_wrong_formula_and_a_wrong_draw_order():
