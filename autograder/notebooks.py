@@ -51,6 +51,7 @@ def answer_sources(nb) -> dict[str, str]:
 
 
 PRELUDE = "import numpy as np\n"
+ANSWER_PREFIX = "<answer "   # exec_answers compiles answer cell GID as "<answer GID>"
 
 
 BLOCKS_FILE = f"{GENERATED_MODULE}.py"
@@ -78,7 +79,7 @@ def exec_answers(sources, namespace=None, blocks: str = "") -> dict:
     sys.modules[GENERATED_MODULE] = module   # an answer cell may import its blocks itself
     try:
         for gid, src in sources:
-            filename = f"<answer {gid}>"
+            filename = f"{ANSWER_PREFIX}{gid}>"
             # let inspect.getsource find the code, as IPython does for cells
             linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
             exec(compile(src, filename, "exec"), ns)

@@ -21,7 +21,7 @@ from assignments.blocks import building_blocks
 from . import tasks as _tasks
 from .judging import TaskVerdict, evaluate_in_process, passed_message
 from .mutants import apply, reference_sources
-from .notebooks import blocks_text, exec_answers, reference_namespace
+from .notebooks import ANSWER_PREFIX, blocks_text, exec_answers, reference_namespace
 
 __all__ = ["sweep_reference", "sweep_mutants"]
 
@@ -118,8 +118,8 @@ class _CellsThatRun:
             code = frame.f_code
             # functions only (a cell's own code and its class bodies run when it is executed)
             if code.co_flags & inspect.CO_OPTIMIZED and \
-                    code.co_filename.startswith(_ANSWER_PREFIX):
-                self.cells.add(code.co_filename[len(_ANSWER_PREFIX):-1])
+                    code.co_filename.startswith(ANSWER_PREFIX):
+                self.cells.add(code.co_filename[len(ANSWER_PREFIX):-1])
 
     def __enter__(self):
         self._previous = sys.getprofile()
@@ -129,9 +129,6 @@ class _CellsThatRun:
     def __exit__(self, *exc):
         sys.setprofile(self._previous)
         return False
-
-
-_ANSWER_PREFIX = "<answer "   # the name exec_answers compiles an answer cell under
 
 
 def _bodies_blanked(code: str) -> str:
